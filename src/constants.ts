@@ -46,8 +46,6 @@ export const TABLE_REFRESH_INTERVAL_MS = 30_000;
 export const TABLE_RETRY_AFTER_MS = 5_000;
 /** `cacheTtl` passed to KV reads of table data (edge cache of the immutable chunks). */
 export const TABLE_CHUNK_CACHE_TTL_S = 3_600;
-/** `cacheTtl` for the manifest: short, so a new generation is seen quickly. */
-export const TABLE_MANIFEST_CACHE_TTL_S = 60;
 
 // ── Policy ─────────────────────────────────────────────────────────────────────────────────
 
@@ -57,8 +55,6 @@ export const POLICY_SOFT_TTL_MS = 30_000;
 export const POLICY_HARD_TTL_MS = 60_000;
 /** Deadline for reading the policy from KV on the request path. */
 export const POLICY_LOAD_DEADLINE_MS = 500;
-/** `cacheTtl` for KV reads of the policy (KV's minimum). */
-export const POLICY_CACHE_TTL_S = 30;
 /** Largest policy document accepted, in bytes. */
 export const POLICY_MAX_BYTES = 256 * 1024;
 /** Most problems listed when a policy is refused. */
@@ -86,3 +82,10 @@ export const EVENT_SCHEMA_VERSION = 1;
 
 /** Header on every response ipgate produces itself, carrying the decision's reference id. */
 export const REFERENCE_HEADER = 'X-Ipgate-Ref';
+
+// ── Table format: limits added with the codec (src/table/) ────────────────────────────────
+
+/** Largest chunk written or accepted, in bytes (KV's 25 MiB value limit). */
+export const TABLE_CHUNK_MAX_BYTES = 25 * 1024 * 1024;
+/** Most problems listed when a manifest is refused. */
+export const TABLE_MANIFEST_MAX_REPORTED_ISSUES = 10;

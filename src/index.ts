@@ -1,7 +1,6 @@
-export default {
-  async fetch(request: Request, env: { ORIGIN_URL?: string }): Promise<Response> {
-    const url = new URL(request.url);
-    const target = env.ORIGIN_URL ? new URL(url.pathname + url.search, env.ORIGIN_URL) : url;
-    return fetch(new Request(target, request));
-  },
-};
+/** Worker entry: one app per isolate, so the policy and table caches live as long as it does. */
+import { createApp } from './app';
+
+const { app } = createApp();
+
+export default app;

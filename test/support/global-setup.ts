@@ -2,11 +2,6 @@
 import type { TestProject } from 'vitest/node';
 import { startOriginServer } from './origin-server';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    originUrl: string;
-  }
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const origin = await startOriginServer();

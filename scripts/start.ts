@@ -1,0 +1,83 @@
+/**
+ * `npm start`: ipgate locally, on its embedded defaults, with no account, key or network.
+ *
+ * 1. Seeds local KV (only what is absent, so a table synced later or an edited policy stays):
+ *    the sample table from sample/reputation.csv and the built-in policy.
+ * 2. Starts the demo origin on 127.0.0.1:8788, unless `.dev.vars` names an ORIGIN_URL.
+ * 3. Runs `wrangler dev` on http://localhost:8787.
+ *
+ * Flags: --port N (default 8787), --origin-port N (8788), --reseed (overwrite the sample
+ * table and policy).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs, parseEnv } from 'node:util';
+import { parseIpgateCsv } from '../cli/feeds/ipgate-csv';
+import { generationPairs } from '../cli/table-writer';
+import { POLICY_CURRENT_KEY, TABLE_MANIFEST_KEY } from '../src/constants';
+import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/defaults';
+import { startDemoOrigin } from './demo-origin';
+import { localKeys, putLocal } from './local-kv';
+
+const SAMPLE_CSV = 'sample/reputation.csv';
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '8787' },
+    'origin-port': { type: 'string', default: '8788' },
+    reseed: { type: 'boolean', default: false },
+  },
+});
+
+function log(message: string): void {
+  process.stdout.write(`[ipgate] ${message}\n`);
+}
+
+async function seed(reseed: boolean): Promise<void> {
+  if (reseed || !localKeys('REPUTATION', TABLE_MANIFEST_KEY).includes(TABLE_MANIFEST_KEY)) {
+    const feed = parseIpgateCsv(readFileSync(SAMPLE_CSV, 'utf8'), 'sample');
+    for (const p of feed.problems) log(`${SAMPLE_CSV}:${p.line}: ${p.message}`);
+    const gen = await generationPairs(feed.entries);
+    putLocal('REPUTATION', [gen.chunks, [gen.manifestPair]]);
+    log(`loaded sample table: ${feed.entries.length} networks, generation ${gen.manifest.generation}`);
+  } else {
+    log('local table present; keeping it (--reseed to replace it with the sample)');
+  }
+  if (reseed || !localKeys('POLICY', POLICY_CURRENT_KEY).includes(POLICY_CURRENT_KEY)) {
+    const text = `${JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2)}\n`;
+    putLocal('POLICY', [[{ key: POLICY_CURRENT_KEY, value: new TextEncoder().encode(text) }]]);
+    log('loaded the default policy');
+  } else {
+    log('local policy present; keeping it');
+  }
+}
+
+async function main(): Promise<void> {
+  const devVars = existsSync('.dev.vars') ? parseEnv(readFileSync('.dev.vars', 'utf8')) : {};
+  await seed(args.reseed ?? false);
+  const wranglerArgs = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(args.port)];
+  let closeOrigin = async () => {};
+  if (devVars.ORIGIN_URL) {
+    log(`origin: ${devVars.ORIGIN_URL} (from .dev.vars)`);
+  } else {
+    const port = Number(args['origin-port']);
+    const server = await startDemoOrigin(port);
+    closeOrigin = () => new Promise((resolve) => server.close(() => resolve()));
+    wranglerArgs.push('--var', `ORIGIN_URL:http://127.0.0.1:${port}`);
+    log(`origin: demo site on http://127.0.0.1:${port}`);
+  }
+  log(`ipgate: http://localhost:${args.port}  (health: http://localhost:${args.port}/__ipgate/health)`);
+  const child = spawn('npx', wranglerArgs, { stdio: 'inherit' });
+  const stop = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  child.on('exit', async (code) => {
+    await closeOrigin();
+    process.exit(code ?? 0);
+  });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[ipgate] start failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+/**
+ * `GET /__ipgate/health`: what this isolate serves — table generation and size, policy version
+ * and validity, sink and origin mode. Public and cheap; it shows no secret, no origin address
+ * and no client data.
+ */
+import type { Env, WaitUntil } from '../env';
+import type { Gate } from '../gate/gate';
+
+export async function health(gate: Gate, env: Env, ctx: WaitUntil): Promise<Response> {
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+  await gate.policies.current(env.POLICY, waitUntil);
+  if (gate.tables.status().state !== 'ready') await gate.tables.loadManifest(env.REPUTATION);
+  const origin = gate.origin(env);
+  const table = gate.tables.status();
+  const policy = gate.policies.status();
+  const body = {
+    ok: origin.ok && policy.valid && table.state !== 'failed',
+    table,
+    policy,
+    sink: gate.sinkFor(env).name,
+    origin: origin.ok
+      ? { mode: origin.base === null ? 'route' : 'origin_url', valid: true }
+      : { mode: 'origin_url', valid: false, error: origin.error },
+  };
+  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+}

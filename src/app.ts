@@ -1,0 +1,32 @@
+/**
+ * The Worker's HTTP surface: reserved routes under RESERVED_PREFIX (matched on the canonical
+ * path, so `/__IPGATE/health` is never proxied either) and the gate for everything else.
+ * `createApp` builds one isolate's worth of state; tests build their own.
+ */
+import { Hono } from 'hono';
+import { health } from './admin/health';
+import { RESERVED_PREFIX } from './constants';
+import type { Env } from './env';
+import { createGate, type GateOptions } from './gate/gate';
+import { canonicalPath } from './policy/paths';
+
+export function createApp(options: GateOptions = {}) {
+  const gate = createGate(options);
+
+  const admin = new Hono<{ Bindings: Env }>();
+  admin.get('/health', (c) => health(gate, c.env, c.executionCtx));
+  admin.notFound((c) => c.json({ error: 'not_found' }, 404));
+  admin.onError((_e, c) => c.json({ error: 'internal_error' }, 500));
+
+  const app = new Hono<{ Bindings: Env }>();
+  app.all('*', (c) => {
+    const url = new URL(c.req.url);
+    const path = canonicalPath(url.pathname);
+    if (path === RESERVED_PREFIX || path.startsWith(`${RESERVED_PREFIX}/`)) {
+      const inner = new URL(path.slice(RESERVED_PREFIX.length) || '/', url);
+      return admin.fetch(new Request(inner, c.req.raw), c.env, c.executionCtx);
+    }
+    return gate.handle(c.req.raw, c.env, c.executionCtx);
+  });
+  return { app, gate };
+}

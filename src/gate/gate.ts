@@ -1,0 +1,210 @@
+/**
+ * The request path, one pass: client IP → route class → lists → reputation → decide → act →
+ * record. Each step is a call into a module that does one thing; this file only orders them
+ * and owns the isolate's stores (policy, table), which live as long as the isolate.
+ *
+ * Fail-open by construction: any exception on the way to a decision becomes `internal_error`,
+ * decided by the route class's `onError` (pass unless the policy says fail-closed), and is
+ * recorded like any other decision. A client never sees a stack trace.
+ */
+import { EVENT_MAX_PATH_CHARS, REFERENCE_HEADER } from '../constants';
+import type { Env, WaitUntil } from '../env';
+import { clientKey } from '../ip/parse';
+import type { CompiledClass, CompiledPolicy } from '../policy/compile';
+import {
+  type ClientFacts,
+  decide,
+  decideOnFailure,
+  needsReputation,
+  type Reputation,
+} from '../policy/decide';
+import { builtInPolicy, PolicyStore } from '../policy/loader';
+import { canonicalPath } from '../policy/paths';
+import { type Decision as DecisionT, enforcedAction } from '../policy/reasons';
+import { blockResponse } from '../proxy/block';
+import { forward, type OriginTarget, parseOriginUrl } from '../proxy/forward';
+import { TableStore } from '../reputation/table-store';
+import { analyticsEngineSink } from '../sink/analytics-engine';
+import { type DecisionEvent, type DecisionSink, nullSink } from '../sink/event';
+import { errorMessage } from '../util/deadline';
+import { clientFacts } from './client';
+
+export interface GateOptions {
+  /** Chooses the sink for a request's env; default: Analytics Engine when bound, else none. */
+  sink?: (env: Env) => DecisionSink;
+  policies?: PolicyStore;
+  tables?: TableStore;
+  now?: () => number;
+}
+
+export interface Gate {
+  handle(request: Request, env: Env, ctx: WaitUntil): Promise<Response>;
+  readonly policies: PolicyStore;
+  readonly tables: TableStore;
+  sinkFor(env: Env): DecisionSink;
+  origin(env: Env): OriginTarget;
+}
+
+function defaultSink(env: Env): DecisionSink {
+  return env.DECISIONS ? analyticsEngineSink(env.DECISIONS) : nullSink;
+}
+
+/** A short random reference id, shown to blocked clients and stored with the event. */
+export function newReference(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+interface Outcome {
+  policy: CompiledPolicy;
+  routeClass: CompiledClass;
+  client: ClientFacts;
+  reputation: Reputation;
+  decision: DecisionT;
+  detail: string;
+}
+
+export function createGate(options: GateOptions = {}): Gate {
+  const policies = options.policies ?? new PolicyStore();
+  const tables = options.tables ?? new TableStore();
+  const now = options.now ?? Date.now;
+  const sinkFor = options.sink ?? defaultSink;
+  let originCache: { value: string | undefined; target: OriginTarget } | null = null;
+
+  function origin(env: Env): OriginTarget {
+    if (originCache === null || originCache.value !== env.ORIGIN_URL)
+      originCache = { value: env.ORIGIN_URL, target: parseOriginUrl(env.ORIGIN_URL) };
+    return originCache.target;
+  }
+
+  async function evaluate(request: Request, env: Env, ctx: WaitUntil): Promise<Outcome> {
+    const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+    const policy = await policies.current(env.POLICY, waitUntil);
+    let routeClass = policy.site;
+    let client: ClientFacts = { ip: null };
+    try {
+      const path = canonicalPath(new URL(request.url).pathname);
+      routeClass = policy.classify(path, request.method.toUpperCase());
+      client = clientFacts(request);
+      tables.refreshIfDue(env.REPUTATION, waitUntil);
+      const reputation =
+        client.ip === null
+          ? ({ status: 'skipped' } as const)
+          : needsReputation(policy, routeClass, client)
+            ? await tables.lookup(client.ip, env.REPUTATION, {
+                deadlineMs: policy.tableDeadlineMs,
+                waitUntil,
+              })
+            : tables.peek(client.ip);
+      const decision = decide({ client, routeClass, reputation, policy });
+      const detail = reputation.status === 'error' ? reputation.error : '';
+      return { policy, routeClass, client, reputation, decision, detail };
+    } catch (e) {
+      return {
+        policy,
+        routeClass,
+        client,
+        reputation: { status: 'skipped' },
+        decision: decideOnFailure(policy, routeClass),
+        detail: errorMessage(e),
+      };
+    }
+  }
+
+  function record(env: Env, ctx: WaitUntil, event: DecisionEvent): void {
+    try {
+      const result = sinkFor(env).write(event);
+      if (result) ctx.waitUntil(result.catch(() => {}));
+    } catch {
+      // A sink failure never reaches the client; the decision stands.
+    }
+  }
+
+  async function handle(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
+    const started = now();
+    const ref = newReference();
+    const target = origin(env);
+    if (!target.ok) return misconfigured(ref);
+    let outcome: Outcome;
+    try {
+      outcome = await evaluate(request, env, ctx);
+    } catch (e) {
+      // Only the policy load can land here (it is built never to throw); defaults decide.
+      const policy = await builtInPolicy();
+      outcome = {
+        policy,
+        routeClass: policy.site,
+        client: { ip: null },
+        reputation: { status: 'skipped' },
+        decision: decideOnFailure(policy, policy.site),
+        detail: errorMessage(e),
+      };
+    }
+    record(env, ctx, toEvent(request, outcome, ref, now() - started, tables.generation()));
+    if (enforcedAction(outcome.decision) === 'block')
+      return blockResponse(outcome.policy.document.blockResponse, ref, request.headers.get('Accept'));
+    try {
+      return await forward(request, target.base);
+    } catch {
+      return originUnreachable(ref);
+    }
+  }
+
+  return { handle, policies, tables, sinkFor, origin };
+}
+
+function toEvent(
+  request: Request,
+  o: Outcome,
+  ref: string,
+  latencyMs: number,
+  tableGeneration: string,
+): DecisionEvent {
+  const url = new URL(request.url);
+  const record = o.reputation.status === 'hit' ? o.reputation.record : null;
+  return {
+    time: Date.now(),
+    ref,
+    ip: o.client.ip ? clientKey(o.client.ip) : '',
+    host: url.host,
+    method: request.method,
+    path: url.pathname.slice(0, EVENT_MAX_PATH_CHARS),
+    routeClass: o.routeClass.name,
+    action: o.decision.action,
+    monitorOnly: o.decision.monitorOnly,
+    reason: o.decision.reason,
+    rule: o.decision.rule,
+    lookup: o.reputation.status,
+    score: record?.score ?? 'unknown',
+    categories: record?.categories ?? [],
+    country: o.client.country ?? record?.country ?? '',
+    asn: o.client.asn ?? record?.asn ?? 0,
+    org: record?.org ?? '',
+    source: record?.source ?? '',
+    latencyMs,
+    policyVersion: o.policy.version,
+    tableGeneration,
+    detail: o.detail,
+  };
+}
+
+function plainError(status: number, text: string, ref: string): Response {
+  return new Response(`${text}\nReference: ${ref}\n`, {
+    status,
+    headers: {
+      'content-type': 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      [REFERENCE_HEADER]: ref,
+    },
+  });
+}
+
+/** ORIGIN_URL is set but unusable: nothing can be forwarded (details on /__ipgate/health). */
+function misconfigured(ref: string): Response {
+  return plainError(502, 'The site is misconfigured: its origin address is invalid.', ref);
+}
+
+/** The origin refused or failed the connection. */
+function originUnreachable(ref: string): Response {
+  return plainError(502, 'The site’s server could not be reached.', ref);
+}

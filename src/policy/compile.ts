@@ -1,0 +1,111 @@
+/**
+ * Turns a validated policy document into the form the request path uses: path matchers,
+ * method sets, rule sets and list lookups, all built once per policy version so that each
+ * request does only set look-ups and one canonicalisation.
+ */
+import { parseNetwork } from '../ip/network';
+import { NetworkSet } from '../ip/network-set';
+import type { Score } from '../reputation/record';
+import { PathMatcher, parsePathPattern, type PathPattern } from './paths';
+import type { ClassBehaviour, Policy, PolicyAction } from './schema';
+
+export interface CompiledRule {
+  name: string;
+  scores: ReadonlySet<Score> | null;
+  categories: ReadonlySet<string> | null;
+  action: PolicyAction;
+}
+
+export interface CompiledClass {
+  name: string;
+  rules: CompiledRule[];
+  unknown: PolicyAction;
+  invalidClientIp: PolicyAction;
+  onError: 'open' | 'closed';
+  /** True when a decision on this class can depend on the IP's reputation. */
+  needsReputation: boolean;
+}
+
+interface RoutedClass extends CompiledClass {
+  paths: PathMatcher;
+  methods: ReadonlySet<string> | null;
+}
+
+export interface CompiledList {
+  networks: NetworkSet;
+  asns: ReadonlySet<number>;
+  countries: ReadonlySet<string>;
+}
+
+export interface CompiledPolicy {
+  /** Short content hash of the document; shown on health and in every event. */
+  version: string;
+  document: Policy;
+  mode: 'enforce' | 'monitor';
+  site: CompiledClass;
+  allow: CompiledList;
+  deny: CompiledList;
+  /** True when a list names ASNs or countries, which may come from the reputation record. */
+  listsUseRecordFacts: boolean;
+  tableDeadlineMs: number;
+  classify(canonicalPath: string, method: string): CompiledClass;
+}
+
+function compileBehaviour(name: string, b: ClassBehaviour): CompiledClass {
+  const rules = b.rules.map((r) => ({
+    name: r.name,
+    scores: r.scores ? new Set<Score>(r.scores) : null,
+    categories: r.categories ? new Set(r.categories) : null,
+    action: r.action,
+  }));
+  return {
+    name,
+    rules,
+    unknown: b.unknown,
+    invalidClientIp: b.invalidClientIp,
+    onError: b.onError,
+    needsReputation: rules.length > 0 || b.unknown !== 'allow',
+  };
+}
+
+function compileList(list: Policy['allow']): CompiledList {
+  const networks = list.ips.flatMap((text) => {
+    const r = parseNetwork(text);
+    return r.ok ? [{ network: r.network, label: text }] : [];
+  });
+  return {
+    networks: new NetworkSet(networks),
+    asns: new Set(list.asns),
+    countries: new Set(list.countries),
+  };
+}
+
+export function compilePolicy(document: Policy, version: string): CompiledPolicy {
+  const routed: RoutedClass[] = document.routeClasses.map((c) => ({
+    ...compileBehaviour(c.name, c),
+    paths: new PathMatcher(
+      c.paths.map((p) => parsePathPattern(p)).filter((p): p is PathPattern => typeof p !== 'string'),
+    ),
+    methods: c.methods ? new Set(c.methods) : null,
+  }));
+  const site = compileBehaviour('site', document.site);
+  const allow = compileList(document.allow);
+  const deny = compileList(document.deny);
+  return {
+    version,
+    document,
+    mode: document.mode,
+    site,
+    allow,
+    deny,
+    listsUseRecordFacts:
+      allow.asns.size + allow.countries.size + deny.asns.size + deny.countries.size > 0,
+    tableDeadlineMs: document.lookup.tableDeadlineMs,
+    classify(path, method) {
+      for (const c of routed) {
+        if ((c.methods === null || c.methods.has(method)) && c.paths.matches(path)) return c;
+      }
+      return site;
+    },
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * The reputation table in isolate memory, loaded from `REPUTATION`.
+ *
+ * - Cold: the first lookup that needs the table reads the manifest and the one chunk that
+ *   covers the address, within the policy's deadline; what is not there in time is `timeout`
+ *   (the load goes on in the background, so the next request is warm).
+ * - Warm: lookups are synchronous binary searches; no KV read per request.
+ * - Refresh: every TABLE_REFRESH_INTERVAL_MS a request triggers a background manifest check.
+ *   A new generation is loaded whole (every chunk, verified) beside the old one and swapped
+ *   in at once; until then the old one keeps serving. Chunk keys carry the generation and each
+ *   chunk names its generation inside, so two generations can never mix.
+ * - Failure: a KV error, a missing or corrupt chunk is `error` (the policy's onError decides)
+ *   and is retried after TABLE_RETRY_AFTER_MS, not on every request.
+ */
+import {
+  TABLE_CHUNK_CACHE_TTL_S,
+  TABLE_MANIFEST_KEY,
+  TABLE_REFRESH_INTERVAL_MS,
+  TABLE_RETRY_AFTER_MS,
+} from '../constants';
+import type { IpAddress } from '../ip/parse';
+import type { Reputation } from '../policy/decide';
+import { decodeChunk } from '../table/codec';
+import type { TableChunk } from '../table/lookup';
+import { findChunkFor, type Manifest, type ManifestChunk, parseManifest } from '../table/manifest';
+import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
+
+/** One generation: its manifest and the chunks loaded so far. */
+interface Generation {
+  manifest: Manifest;
+  chunks: Map<string, TableChunk>;
+  loading: Map<string, Promise<TableChunk | Error>>;
+  failedAt: Map<string, number>;
+}
+
+export interface TableStatus {
+  state: 'cold' | 'empty' | 'ready' | 'failed';
+  generation: string;
+  createdAt: string;
+  /** Intervals in the table (all chunks), from the manifest. */
+  entries: number;
+  chunks: number;
+  loadedChunks: number;
+  /** Epoch ms of the last manifest check. */
+  checkedAt: number;
+  lastError: string | null;
+}
+
+export interface LookupOptions {
+  deadlineMs: number;
+  waitUntil: (p: Promise<unknown>) => void;
+}
+
+export interface TableStoreOptions {
+  now?: () => number;
+  refreshIntervalMs?: number;
+  retryAfterMs?: number;
+}
+
+async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class TableStore {
+  /** null: never loaded; 'empty': KV holds no table. */
+  private current: Generation | 'empty' | null = null;
+  private manifestLoad: Promise<void> | null = null;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private failedAt = Number.NEGATIVE_INFINITY;
+  private lastError: string | null = null;
+  private readonly now: () => number;
+  private readonly refreshInterval: number;
+  private readonly retryAfter: number;
+
+  constructor(options: TableStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.refreshInterval = options.refreshIntervalMs ?? TABLE_REFRESH_INTERVAL_MS;
+    this.retryAfter = options.retryAfterMs ?? TABLE_RETRY_AFTER_MS;
+  }
+
+  generation(): string {
+    return typeof this.current === 'object' && this.current ? this.current.manifest.generation : '';
+  }
+
+  status(): TableStatus {
+    const g = typeof this.current === 'object' ? this.current : null;
+    return {
+      state: g ? 'ready' : this.current === 'empty' ? 'empty' : this.lastError ? 'failed' : 'cold',
+      generation: g?.manifest.generation ?? '',
+      createdAt: g?.manifest.createdAt ?? '',
+      entries: g ? g.manifest.counts.v4 + g.manifest.counts.v6 : 0,
+      chunks: g?.manifest.chunks.length ?? 0,
+      loadedChunks: g?.chunks.size ?? 0,
+      checkedAt: Number.isFinite(this.checkedAt) ? this.checkedAt : 0,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Looks up only what is already in memory: never reads KV, never waits. */
+  peek(ip: IpAddress): Reputation {
+    const g = this.current;
+    if (g === 'empty') return { status: 'miss' };
+    if (g === null) return { status: 'skipped' };
+    const entry = findChunkFor(g.manifest, ip);
+    const chunk = entry ? g.chunks.get(entry.key) : undefined;
+    return chunk ? lookupIn(chunk, ip) : { status: 'skipped' };
+  }
+
+  /** Looks up the address, loading what is missing within the deadline. */
+  async lookup(ip: IpAddress, kv: KVNamespace, options: LookupOptions): Promise<Reputation> {
+    const deadlineAt = this.now() + options.deadlineMs;
+    if (this.current === null) {
+      if (this.now() - this.failedAt < this.retryAfter)
+        return { status: 'error', error: this.lastError ?? 'table unavailable' };
+      const load = this.loadManifest(kv);
+      const done = await withDeadline(load, deadlineAt - this.now());
+      if (done === TIMED_OUT) {
+        options.waitUntil(load);
+        return { status: 'timeout' };
+      }
+      if (this.current === null)
+        return { status: 'error', error: this.lastError ?? 'table unavailable' };
+    }
+    const g = this.current;
+    if (g === 'empty') return { status: 'miss' };
+    const entry = findChunkFor(g.manifest, ip);
+    if (!entry) return { status: 'miss' };
+    const loaded = g.chunks.get(entry.key);
+    if (loaded) return lookupIn(loaded, ip);
+    if (this.now() - (g.failedAt.get(entry.key) ?? Number.NEGATIVE_INFINITY) < this.retryAfter)
+      return { status: 'error', error: this.lastError ?? `chunk ${entry.key} unavailable` };
+    const load = this.loadChunk(g, entry, kv);
+    const chunk = await withDeadline(load, deadlineAt - this.now());
+    if (chunk === TIMED_OUT) {
+      options.waitUntil(load);
+      return { status: 'timeout' };
+    }
+    if (chunk instanceof Error) return { status: 'error', error: chunk.message };
+    return lookupIn(chunk, ip);
+  }
+
+  /** Starts a background check for a new generation when one is due. */
+  refreshIfDue(kv: KVNamespace, waitUntil: (p: Promise<unknown>) => void): void {
+    if (this.current === null || this.manifestLoad) return;
+    if (this.now() - this.checkedAt < this.refreshInterval) return;
+    waitUntil(this.loadManifest(kv));
+  }
+
+  /** Reads the manifest now (deduplicated) and installs a new generation if there is one. */
+  loadManifest(kv: KVNamespace): Promise<void> {
+    this.manifestLoad ??= this.readManifest(kv).finally(() => {
+      this.manifestLoad = null;
+    });
+    return this.manifestLoad;
+  }
+
+  private fail(error: string): void {
+    this.lastError = error;
+    this.failedAt = this.now();
+  }
+
+  private async readManifest(kv: KVNamespace): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = await kv.get(TABLE_MANIFEST_KEY, 'json');
+    } catch (e) {
+      this.checkedAt = this.now() - this.refreshInterval + this.retryAfter;
+      return this.fail(`manifest read failed: ${errorMessage(e)}`);
+    }
+    this.checkedAt = this.now();
+    if (raw === null) {
+      this.current = 'empty';
+      this.lastError = null;
+      return;
+    }
+    const parsed = parseManifest(raw);
+    if (!parsed.ok) return this.fail(`manifest refused: ${parsed.error}`);
+    const manifest = parsed.manifest;
+    const cur = this.current;
+    if (cur !== null && cur !== 'empty' && cur.manifest.generation === manifest.generation) return;
+    const next: Generation = {
+      manifest,
+      chunks: new Map(),
+      loading: new Map(),
+      failedAt: new Map(),
+    };
+    if (cur === null || cur === 'empty') {
+      // Cold start: chunks load on demand.
+      this.current = next;
+      this.lastError = null;
+      return;
+    }
+    // A new generation while serving: load it whole beside the old one, then swap.
+    const results = await Promise.all(manifest.chunks.map((c) => this.loadChunk(next, c, kv)));
+    const failure = results.find((r): r is Error => r instanceof Error);
+    if (failure) {
+      this.checkedAt = this.now() - this.refreshInterval + this.retryAfter;
+      return this.fail(`generation ${manifest.generation} not loaded: ${failure.message}`);
+    }
+    this.current = next;
+    this.lastError = null;
+  }
+
+  private loadChunk(g: Generation, entry: ManifestChunk, kv: KVNamespace): Promise<TableChunk | Error> {
+    let p = g.loading.get(entry.key);
+    if (!p) {
+      p = this.readChunk(g, entry, kv).then((r) => {
+        g.loading.delete(entry.key);
+        if (r instanceof Error) {
+          g.failedAt.set(entry.key, this.now());
+          this.fail(r.message);
+        } else {
+          g.chunks.set(entry.key, r);
+        }
+        return r;
+      });
+      g.loading.set(entry.key, p);
+    }
+    return p;
+  }
+
+  private async readChunk(
+    g: Generation,
+    entry: ManifestChunk,
+    kv: KVNamespace,
+  ): Promise<TableChunk | Error> {
+    let buf: ArrayBuffer | null;
+    try {
+      buf = await kv.get(entry.key, { type: 'arrayBuffer', cacheTtl: TABLE_CHUNK_CACHE_TTL_S });
+    } catch (e) {
+      return new Error(`chunk ${entry.key} read failed: ${errorMessage(e)}`);
+    }
+    if (buf === null) return new Error(`chunk ${entry.key} is missing`);
+    if (buf.byteLength !== entry.bytes || (await sha256Hex(buf)) !== entry.sha256)
+      return new Error(`chunk ${entry.key} does not match its manifest entry`);
+    const decoded = decodeChunk(buf, { generation: g.manifest.generation, family: entry.family });
+    return decoded.ok ? decoded.chunk : new Error(`chunk ${entry.key} refused: ${decoded.error}`);
+  }
+}
+
+function lookupIn(chunk: TableChunk, ip: IpAddress): Reputation {
+  const record = ip.family === 4 ? chunk.lookupV4(ip.v4) : chunk.lookupV6(ip.hi, ip.lo);
+  return record ? { status: 'hit', record } : { status: 'miss' };
+}

@@ -1,0 +1,98 @@
+/**
+ * Policy from KV: defaults when absent, the last good one kept when a new one is invalid,
+ * changes picked up within the cache time.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyStore } from '../../../src/policy/loader';
+import { clearPolicy, from, harness, putPolicy, SAMPLE_CSV, seedTable, testEnv } from '../helpers';
+
+const MONITOR = {
+  mode: 'monitor',
+  routeClasses: [{ name: 'auth', paths: ['/login'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] }],
+};
+
+beforeAll(async () => {
+  await seedTable(SAMPLE_CSV);
+});
+
+function clockedHarness() {
+  const clock = { now: 1_000_000 };
+  const policies = new PolicyStore({ now: () => clock.now });
+  return { clock, policies, h: harness({ policies }) };
+}
+
+async function decisionFor(h: ReturnType<typeof harness>) {
+  await h.fetch('/login', { headers: from('203.0.113.7').headers });
+  return h.events.at(-1);
+}
+
+describe('policy loading', () => {
+  it('serves the built-in defaults when POLICY holds none', async () => {
+    await clearPolicy();
+    const { h, policies } = clockedHarness();
+    expect(await decisionFor(h)).toMatchObject({ action: 'block', monitorOnly: false, rule: 'dirty' });
+    expect(policies.status()).toMatchObject({ source: 'default', valid: true });
+  });
+
+  it('keeps the last good policy when the new document is not valid JSON', async () => {
+    await putPolicy(MONITOR);
+    const { h, clock, policies } = clockedHarness();
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+    const good = policies.status().version;
+    await putPolicy('{"mode": "enforce", ');
+    clock.now += 61_000;
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true, policyVersion: good });
+    const status = policies.status();
+    expect(status).toMatchObject({ source: 'kv', valid: false, version: good });
+    expect(status.issues[0]?.message).toMatch(/not valid JSON/);
+    expect(status.rejectedVersion).not.toBe(good);
+  });
+
+  it('keeps the last good policy when the new document breaks the schema', async () => {
+    await putPolicy(MONITOR);
+    const { h, clock, policies } = clockedHarness();
+    await decisionFor(h);
+    await putPolicy({ ...MONITOR, mode: 'enforce', routeClasses: [{ name: 'auth', paths: ['login'] }] });
+    clock.now += 61_000;
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+    expect(policies.status().issues).toEqual([{ path: 'routeClasses[0].paths[0]', message: 'must start with "/"' }]);
+  });
+
+  it('falls back to the defaults when the first document it ever sees is invalid', async () => {
+    await putPolicy({ mode: 42 });
+    const { h, policies } = clockedHarness();
+    expect(await decisionFor(h)).toMatchObject({ action: 'block', rule: 'dirty', monitorOnly: false });
+    expect(policies.status()).toMatchObject({ source: 'default', valid: false });
+  });
+
+  it('picks up a change in the background after the soft TTL, and waits after the hard TTL', async () => {
+    await putPolicy(MONITOR);
+    const { h, clock } = clockedHarness();
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+    await putPolicy({ ...MONITOR, mode: 'enforce' });
+    clock.now += 10_000;
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+    clock.now += 25_000; // past the soft TTL: this request still uses the cached one, refreshes behind
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: false });
+    await putPolicy(MONITOR);
+    clock.now += 61_000; // past the hard TTL: the request waits for the reload
+    expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+  });
+
+  it('keeps serving when reading POLICY fails', async () => {
+    await putPolicy(MONITOR);
+    const { h, clock, policies } = clockedHarness();
+    await decisionFor(h);
+    const failing = new Proxy(testEnv.POLICY, {
+      get(target, prop) {
+        if (prop === 'get') return () => Promise.reject(new Error('KV unavailable'));
+        return Reflect.get(target, prop);
+      },
+    });
+    clock.now += 61_000;
+    await h.fetch('/login', { headers: from('203.0.113.7').headers }, { POLICY: failing });
+    expect(h.events.at(-1)).toMatchObject({ monitorOnly: true });
+    expect(policies.status().error).toMatch(/KV unavailable/);
+  });
+});
