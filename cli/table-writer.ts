@@ -23,7 +23,10 @@ export interface GenerationPairs {
 
 /** A generation id: UTC time plus random suffix, sortable and unique. */
 export function newGeneration(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const rand = Math.random().toString(36).slice(2, 8);
   return `${stamp}-${rand}`;
 }
@@ -34,11 +37,17 @@ export async function generationPairs(
 ): Promise<GenerationPairs> {
   const now = options.now ?? new Date();
   const generation = options.generation ?? newGeneration(now);
-  const chunks = encodeTable(buildTable(entries), { generation, maxIntervals: options.maxIntervals });
+  const chunks = encodeTable(buildTable(entries), {
+    generation,
+    maxIntervals: options.maxIntervals,
+  });
   const manifest = await buildManifest(generation, chunks, now);
   return {
     manifest,
     chunks: chunks.map((c) => ({ key: chunkKey(generation, c.family, c.index), value: c.bytes })),
-    manifestPair: { key: TABLE_MANIFEST_KEY, value: new TextEncoder().encode(JSON.stringify(manifest)) },
+    manifestPair: {
+      key: TABLE_MANIFEST_KEY,
+      value: new TextEncoder().encode(JSON.stringify(manifest)),
+    },
   };
 }

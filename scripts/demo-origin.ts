@@ -4,14 +4,12 @@
  * requests ipgate passed.
  */
 import { createServer, type Server } from 'node:http';
+import { escapeHtml } from '../src/util/html';
 
 const page = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${title}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style>
 </head><body><h1>${title}</h1>${body}<hr><small>demo origin behind ipgate</small></body></html>`;
-
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function startDemoOrigin(port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
@@ -31,7 +29,12 @@ export function startDemoOrigin(port: number, host = '127.0.0.1'): Promise<Serve
         ),
       );
     } else {
-      res.end(page('Demo origin', `<p>The origin received <code>${escape(`${req.method} ${req.url}`)}</code>.</p>`));
+      res.end(
+        page(
+          'Demo origin',
+          `<p>The origin received <code>${escapeHtml(`${req.method} ${req.url}`)}</code>.</p>`,
+        ),
+      );
     }
   });
   return new Promise((resolve, reject) => {

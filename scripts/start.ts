@@ -7,7 +7,8 @@
  * 3. Runs `wrangler dev` on http://localhost:8787.
  *
  * Flags: --port N (default 8787), --origin-port N (8788), --reseed (overwrite the sample
- * table and policy).
+ * table and policy), --persist-to DIR (local state elsewhere than .wrangler/state),
+ * --inspector-port N (for a second wrangler dev beside another).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '8787' },
     'origin-port': { type: 'string', default: '8788' },
     reseed: { type: 'boolean', default: false },
+    'persist-to': { type: 'string' },
+    'inspector-port': { type: 'string' },
   },
 });
 
@@ -33,19 +36,26 @@ function log(message: string): void {
   process.stdout.write(`[ipgate] ${message}\n`);
 }
 
-async function seed(reseed: boolean): Promise<void> {
-  if (reseed || !localKeys('REPUTATION', TABLE_MANIFEST_KEY).includes(TABLE_MANIFEST_KEY)) {
+async function seed(reseed: boolean, persistTo: string | undefined): Promise<void> {
+  const state = { persistTo };
+  if (reseed || !localKeys('REPUTATION', TABLE_MANIFEST_KEY, state).includes(TABLE_MANIFEST_KEY)) {
     const feed = parseIpgateCsv(readFileSync(SAMPLE_CSV, 'utf8'), 'sample');
     for (const p of feed.problems) log(`${SAMPLE_CSV}:${p.line}: ${p.message}`);
     const gen = await generationPairs(feed.entries);
-    putLocal('REPUTATION', [gen.chunks, [gen.manifestPair]]);
-    log(`loaded sample table: ${feed.entries.length} networks, generation ${gen.manifest.generation}`);
+    putLocal('REPUTATION', [gen.chunks, [gen.manifestPair]], state);
+    log(
+      `loaded sample table: ${feed.entries.length} networks, generation ${gen.manifest.generation}`,
+    );
   } else {
     log('local table present; keeping it (--reseed to replace it with the sample)');
   }
-  if (reseed || !localKeys('POLICY', POLICY_CURRENT_KEY).includes(POLICY_CURRENT_KEY)) {
+  if (reseed || !localKeys('POLICY', POLICY_CURRENT_KEY, state).includes(POLICY_CURRENT_KEY)) {
     const text = `${JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2)}\n`;
-    putLocal('POLICY', [[{ key: POLICY_CURRENT_KEY, value: new TextEncoder().encode(text) }]]);
+    putLocal(
+      'POLICY',
+      [[{ key: POLICY_CURRENT_KEY, value: new TextEncoder().encode(text) }]],
+      state,
+    );
     log('loaded the default policy');
   } else {
     log('local policy present; keeping it');
@@ -54,8 +64,11 @@ async function seed(reseed: boolean): Promise<void> {
 
 async function main(): Promise<void> {
   const devVars = existsSync('.dev.vars') ? parseEnv(readFileSync('.dev.vars', 'utf8')) : {};
-  await seed(args.reseed ?? false);
+  const persistTo = args['persist-to'];
+  await seed(args.reseed ?? false, persistTo);
   const wranglerArgs = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(args.port)];
+  if (persistTo) wranglerArgs.push('--persist-to', persistTo);
+  if (args['inspector-port']) wranglerArgs.push('--inspector-port', args['inspector-port']);
   let closeOrigin = async () => {};
   if (devVars.ORIGIN_URL) {
     log(`origin: ${devVars.ORIGIN_URL} (from .dev.vars)`);
@@ -66,7 +79,9 @@ async function main(): Promise<void> {
     wranglerArgs.push('--var', `ORIGIN_URL:http://127.0.0.1:${port}`);
     log(`origin: demo site on http://127.0.0.1:${port}`);
   }
-  log(`ipgate: http://localhost:${args.port}  (health: http://localhost:${args.port}/__ipgate/health)`);
+  log(
+    `ipgate: http://localhost:${args.port}  (health: http://localhost:${args.port}/__ipgate/health)`,
+  );
   const child = spawn('npx', wranglerArgs, { stdio: 'inherit' });
   const stop = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', stop);

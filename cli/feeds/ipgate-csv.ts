@@ -42,43 +42,59 @@ function parseRow(cells: string[], source: string): TableEntry | string {
   if (badCat !== undefined) return `categories: "${badCat}" is not a valid category name`;
   const record: ReputationRecord = { score: s, categories: cats, source };
   if (country !== '') {
-    if (!/^[A-Za-z][A-Za-z0-9]$/.test(country)) return `country: "${country}" is not a 2-letter code`;
+    if (!/^[A-Za-z][A-Za-z0-9]$/.test(country))
+      return `country: "${country}" is not a 2-letter code`;
     record.country = country.toUpperCase();
   }
   if (asn !== '') {
     const n = Number(asn.replace(/^AS/i, ''));
-    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) return `asn: "${asn}" is not an AS number`;
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff)
+      return `asn: "${asn}" is not an AS number`;
     record.asn = n;
   }
   if (org !== '') record.org = org;
   return { network: net.network, record: normalizeRecord(record) };
 }
 
-/** Parses a whole ipgate CSV text; `source` names the feed in every record. */
+/** Parses one line's cells; a CSV syntax error (such as an unclosed quote) is a message. */
+function parseCells(line: string): string[] | string {
+  try {
+    const [cells] = parse(line, { relax_column_count: true }) as string[][];
+    return cells ?? [];
+  } catch (e) {
+    return e instanceof Error ? e.message.replace(/ at line \d+$/, '') : 'unreadable line';
+  }
+}
+
+/**
+ * Parses a whole ipgate CSV text; `source` names the feed in every record. Lines are parsed one
+ * by one (a record never spans lines), so a broken line costs that line only and every
+ * problem carries its exact line number.
+ */
 export function parseIpgateCsv(text: string, source: string): FeedResult {
   const entries: TableEntry[] = [];
   const problems: FeedProblem[] = [];
-  const rows = parse(text, {
-    relax_column_count: true,
-    skip_empty_lines: true,
-    comment: '#',
-    comment_no_infix: true,
-    info: true,
-    skip_records_with_error: true,
-    on_skip: (err) => {
-      const e = err as { lines?: number; message?: string } | undefined;
-      problems.push({ line: e?.lines ?? 0, message: e?.message ?? 'unreadable line' });
-    },
-  }) as unknown as { record: string[]; info: { lines: number } }[];
-  for (const { record: cells, info } of rows) {
-    if (cells[0]?.trim().toLowerCase() === 'network') continue;
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const cells = parseCells(raw);
+    if (typeof cells === 'string') {
+      problems.push({ line, message: cells });
+      return;
+    }
+    if (cells[0]?.trim().toLowerCase() === 'network') return;
     if (cells.length > CSV_COLUMNS.length) {
-      problems.push({ line: info.lines, message: `expected at most ${CSV_COLUMNS.length} columns, found ${cells.length}` });
-      continue;
+      problems.push({
+        line,
+        message: `expected at most ${CSV_COLUMNS.length} columns, found ${cells.length}`,
+      });
+      return;
     }
     const entry = parseRow(cells, source);
-    if (typeof entry === 'string') problems.push({ line: info.lines, message: entry });
+    if (typeof entry === 'string') problems.push({ line, message: entry });
     else entries.push(entry);
-  }
+  });
   return { entries, problems };
 }

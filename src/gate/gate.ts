@@ -142,7 +142,11 @@ export function createGate(options: GateOptions = {}): Gate {
     }
     record(env, ctx, toEvent(request, outcome, ref, now() - started, tables.generation()));
     if (enforcedAction(outcome.decision) === 'block')
-      return blockResponse(outcome.policy.document.blockResponse, ref, request.headers.get('Accept'));
+      return blockResponse(
+        outcome.policy.document.blockResponse,
+        ref,
+        request.headers.get('Accept'),
+      );
     try {
       return await forward(request, target.base);
     } catch {

@@ -32,7 +32,10 @@ export class NetworkSet {
       generation: LIST_GENERATION,
       maxIntervals: Number.MAX_SAFE_INTEGER,
     })) {
-      const decoded = decodeChunk(chunk.bytes, { generation: LIST_GENERATION, family: chunk.family });
+      const decoded = decodeChunk(chunk.bytes, {
+        generation: LIST_GENERATION,
+        family: chunk.family,
+      });
       if (!decoded.ok) throw new Error(`network list could not be compiled: ${decoded.error}`);
       if (chunk.family === 4) v4 = decoded.chunk;
       else v6 = decoded.chunk;

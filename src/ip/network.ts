@@ -37,7 +37,8 @@ export function parseNetwork(text: string): NetworkResult {
     if (!/^\d{1,3}$/.test(lenText)) return { ok: false, error: `bad prefix length "${lenText}"` };
     len = Number(lenText);
     if (mappedV4) len -= 96;
-    if (len < 0 || len > max) return { ok: false, error: `prefix length out of range: /${lenText}` };
+    if (len < 0 || len > max)
+      return { ok: false, error: `prefix length out of range: /${lenText}` };
   }
   if (ip.family === 4) {
     const bits = 32 - len;

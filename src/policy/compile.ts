@@ -6,7 +6,7 @@
 import { parseNetwork } from '../ip/network';
 import { NetworkSet } from '../ip/network-set';
 import type { Score } from '../reputation/record';
-import { PathMatcher, parsePathPattern, type PathPattern } from './paths';
+import { PathMatcher, type PathPattern, parsePathPattern } from './paths';
 import type { ClassBehaviour, Policy, PolicyAction } from './schema';
 
 export interface CompiledRule {
@@ -84,7 +84,9 @@ export function compilePolicy(document: Policy, version: string): CompiledPolicy
   const routed: RoutedClass[] = document.routeClasses.map((c) => ({
     ...compileBehaviour(c.name, c),
     paths: new PathMatcher(
-      c.paths.map((p) => parsePathPattern(p)).filter((p): p is PathPattern => typeof p !== 'string'),
+      c.paths
+        .map((p) => parsePathPattern(p))
+        .filter((p): p is PathPattern => typeof p !== 'string'),
     ),
     methods: c.methods ? new Set(c.methods) : null,
   }));

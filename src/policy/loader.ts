@@ -58,7 +58,10 @@ export function builtInPolicy(): Promise<CompiledPolicy> {
   defaultPolicy ??= (async () => {
     const parsed = parsePolicy(DEFAULT_POLICY_DOCUMENT);
     if (!parsed.ok) throw new Error('built-in policy is invalid');
-    return compilePolicy(parsed.policy, `default-${await contentVersion(JSON.stringify(parsed.policy))}`);
+    return compilePolicy(
+      parsed.policy,
+      `default-${await contentVersion(JSON.stringify(parsed.policy))}`,
+    );
   })();
   return defaultPolicy;
 }
@@ -90,7 +93,10 @@ export class PolicyStore {
   }
 
   /** The policy to apply now; never throws, never waits longer than the load deadline. */
-  async current(kv: KVNamespace, waitUntil: (p: Promise<unknown>) => void): Promise<CompiledPolicy> {
+  async current(
+    kv: KVNamespace,
+    waitUntil: (p: Promise<unknown>) => void,
+  ): Promise<CompiledPolicy> {
     const age = this.now() - this.checkedAt;
     if (this.policy && age < this.softTtl) return this.policy;
     const refresh = this.refresh(kv);

@@ -68,7 +68,9 @@ const listSchema = z
     ips: z.array(networkEntry).max(100_000).default([]),
     asns: z.array(z.number().int().min(0).max(0xffff_ffff)).max(10_000).default([]),
     countries: z
-      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9]$/, 'an ISO 3166-1 alpha-2 code (or T1 for Tor)'))
+      .array(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9]$/, 'an ISO 3166-1 alpha-2 code (or T1 for Tor)'),
+      )
       .transform((cs) => cs.map((c) => c.toUpperCase()))
       .default([]),
   })
@@ -88,7 +90,11 @@ export const policySchema = z
         const seen = new Set<string>();
         classes.forEach((c, i) => {
           if (seen.has(c.name))
-            ctx.addIssue({ code: 'custom', message: `duplicate name "${c.name}"`, path: [i, 'name'] });
+            ctx.addIssue({
+              code: 'custom',
+              message: `duplicate name "${c.name}"`,
+              path: [i, 'name'],
+            });
           seen.add(c.name);
         });
       }),

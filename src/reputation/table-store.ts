@@ -202,7 +202,11 @@ export class TableStore {
     this.lastError = null;
   }
 
-  private loadChunk(g: Generation, entry: ManifestChunk, kv: KVNamespace): Promise<TableChunk | Error> {
+  private loadChunk(
+    g: Generation,
+    entry: ManifestChunk,
+    kv: KVNamespace,
+  ): Promise<TableChunk | Error> {
     let p = g.loading.get(entry.key);
     if (!p) {
       p = this.readChunk(g, entry, kv).then((r) => {

@@ -6,7 +6,7 @@
  * index1: client key (IP or /64), so sampling keeps or drops whole clients.
  */
 import { AE_MAX_BLOB_BYTES, AE_MAX_INDEX_BYTES, EVENT_SCHEMA_VERSION } from '../constants';
-import { scoreRank, isDirty } from '../reputation/record';
+import { isDirty, scoreRank } from '../reputation/record';
 import type { DecisionEvent, DecisionSink } from './event';
 
 /** Blob positions (1-based in SQL: blob1 … blob18). */

@@ -2,7 +2,6 @@
 import type { TestProject } from 'vitest/node';
 import { startOriginServer } from './origin-server';
 
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const origin = await startOriginServer();
   project.provide('originUrl', origin.url);

@@ -54,11 +54,28 @@ export async function startOriginServer(port = 0): Promise<OriginServer> {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'x-origin': 'test' });
-    res.end(JSON.stringify({ method: record.method, url, bodyLength: record.bodyLength, bodySha256: record.bodySha256 }));
+    res.end(
+      JSON.stringify({
+        method: record.method,
+        url,
+        bodyLength: record.bodyLength,
+        bodySha256: record.bodySha256,
+      }),
+    );
   });
   server.on('upgrade', (req, socket, head) => {
     const id = header(req, 'x-test-id');
-    if (id) seen.set(id, [...(seen.get(id) ?? []), { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyLength: 0, bodySha256: '' }]);
+    if (id)
+      seen.set(id, [
+        ...(seen.get(id) ?? []),
+        {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          bodyLength: 0,
+          bodySha256: '',
+        },
+      ]);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -87,5 +104,11 @@ async function readRequest(req: IncomingMessage): Promise<SeenRequest> {
     hash.update(buf);
     length += buf.length;
   }
-  return { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyLength: length, bodySha256: hash.digest('hex') };
+  return {
+    method: req.method ?? '',
+    url: req.url ?? '',
+    headers: req.headers,
+    bodyLength: length,
+    bodySha256: hash.digest('hex'),
+  };
 }

@@ -60,7 +60,10 @@ export interface Harness {
 
 export function harness(options: GateOptions = {}): Harness {
   const events: DecisionEvent[] = [];
-  const app = createApp({ sink: () => ({ name: 'test', write: (e) => void events.push(e) }), ...options });
+  const app = createApp({
+    sink: () => ({ name: 'test', write: (e) => void events.push(e) }),
+    ...options,
+  });
   return {
     events,
     app,
@@ -72,7 +75,8 @@ export function harness(options: GateOptions = {}): Harness {
     },
     start(input, init, envOverride) {
       // Paths are appended as text: `new URL('//login', base)` would read a host from it.
-      const url = typeof input === 'string' && input.startsWith('/') ? `http://gate.test${input}` : input;
+      const url =
+        typeof input === 'string' && input.startsWith('/') ? `http://gate.test${input}` : input;
       const request = typeof url === 'string' ? new Request(url, init) : url;
       const ctx = createExecutionContext();
       const response = Promise.resolve(app.app.fetch(request, { ...testEnv, ...envOverride }, ctx));
@@ -97,7 +101,10 @@ export async function originSaw(id: string): Promise<SeenRequest[]> {
 }
 
 /** Headers for a request from `ip` tagged with a fresh test id. */
-export function from(ip: string | null, extra: Record<string, string> = {}): { id: string; headers: Record<string, string> } {
+export function from(
+  ip: string | null,
+  extra: Record<string, string> = {},
+): { id: string; headers: Record<string, string> } {
   const id = testId();
   const headers: Record<string, string> = { 'x-test-id': id, ...extra };
   if (ip !== null) headers['CF-Connecting-IP'] = ip;

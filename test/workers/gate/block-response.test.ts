@@ -2,7 +2,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REFERENCE_HEADER } from '../../../src/constants';
 import { blockResponse, wantsJson } from '../../../src/proxy/block';
-import { clearPolicy, from, harness, originSaw, putPolicy, SAMPLE_CSV, seedTable } from '../helpers';
+import {
+  clearPolicy,
+  from,
+  harness,
+  originSaw,
+  putPolicy,
+  SAMPLE_CSV,
+  seedTable,
+} from '../helpers';
 
 beforeAll(async () => {
   await seedTable(SAMPLE_CSV);
@@ -37,7 +45,13 @@ describe('block response', () => {
 
   it('reflects nothing from the request and escapes the operator’s text', async () => {
     await putPolicy({
-      routeClasses: [{ name: 'auth', paths: ['/login/*'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] }],
+      routeClasses: [
+        {
+          name: 'auth',
+          paths: ['/login/*'],
+          rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+        },
+      ],
       blockResponse: { title: 'Denied <b>', message: '<script>alert(1)</script> & "more"' },
     });
     const h = harness();

@@ -4,7 +4,15 @@
  * the request; every pass proves the origin got the path exactly as sent.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clearPolicy, from, harness, originSaw, putPolicy, SAMPLE_CSV, seedTable } from '../helpers';
+import {
+  clearPolicy,
+  from,
+  harness,
+  originSaw,
+  putPolicy,
+  SAMPLE_CSV,
+  seedTable,
+} from '../helpers';
 
 beforeAll(async () => {
   await seedTable(SAMPLE_CSV);
@@ -28,7 +36,10 @@ describe('client IP', () => {
 
   it('ignores forged forwarding headers that name a dirty IP', async () => {
     const h = harness();
-    const { id, headers } = from('203.0.113.10', { 'X-Forwarded-For': '203.0.113.7', 'X-Real-IP': '203.0.113.7' });
+    const { id, headers } = from('203.0.113.10', {
+      'X-Forwarded-For': '203.0.113.7',
+      'X-Real-IP': '203.0.113.7',
+    });
     const res = await h.fetch('/login', { headers });
     expect(res.status).toBe(200);
     expect(await originSaw(id)).toHaveLength(1);
@@ -88,7 +99,18 @@ describe('client IP', () => {
 });
 
 describe('path spellings against a /login rule', () => {
-  const spellings = ['/LOGIN', '/%6Cogin', '/%4Cogin', '//login', '/login/', '/./login', '/login;x=1', '/Login;jsessionid=1/', '/%2e/login', '/x/../login'];
+  const spellings = [
+    '/LOGIN',
+    '/%6Cogin',
+    '/%4Cogin',
+    '//login',
+    '/login/',
+    '/./login',
+    '/login;x=1',
+    '/Login;jsessionid=1/',
+    '/%2e/login',
+    '/x/../login',
+  ];
 
   it.each(spellings)('blocks %s from a critical IP', async (path) => {
     const h = harness();

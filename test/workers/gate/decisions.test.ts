@@ -3,7 +3,15 @@
  * request per case, checking the response, the recorded decision and what the origin saw.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clearPolicy, from, harness, originSaw, putPolicy, SAMPLE_CSV, seedTable } from '../helpers';
+import {
+  clearPolicy,
+  from,
+  harness,
+  originSaw,
+  putPolicy,
+  SAMPLE_CSV,
+  seedTable,
+} from '../helpers';
 
 beforeAll(async () => {
   await seedTable(SAMPLE_CSV);
@@ -32,7 +40,14 @@ describe('default policy on an auth path', () => {
     const { id, headers } = from(ip);
     await expectBlocked(await h.fetch('/login', { headers }), id);
     expect(h.events).toMatchObject([
-      { action: 'block', reason: 'reputation_rule', rule, score, routeClass: 'auth', lookup: 'hit' },
+      {
+        action: 'block',
+        reason: 'reputation_rule',
+        rule,
+        score,
+        routeClass: 'auth',
+        lookup: 'hit',
+      },
     ]);
   });
 
@@ -92,7 +107,9 @@ describe('elsewhere on the site', () => {
     const h = harness();
     const { id, headers } = from('203.0.113.7');
     await expectPassed(await h.fetch('/', { headers }), id);
-    expect(h.events).toMatchObject([{ action: 'allow', reason: 'no_rules', routeClass: 'site', lookup: 'skipped' }]);
+    expect(h.events).toMatchObject([
+      { action: 'allow', reason: 'no_rules', routeClass: 'site', lookup: 'skipped' },
+    ]);
   });
 
   it('records the score for free once the table is warm', async () => {
@@ -107,7 +124,13 @@ describe('elsewhere on the site', () => {
 describe('lists', () => {
   it('lets the allow list win over the table and the deny list', async () => {
     await putPolicy({
-      routeClasses: [{ name: 'auth', paths: ['/login'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] }],
+      routeClasses: [
+        {
+          name: 'auth',
+          paths: ['/login'],
+          rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+        },
+      ],
       allow: { ips: ['203.0.113.7'] },
       deny: { ips: ['203.0.113.0/24'] },
     });
@@ -151,12 +174,20 @@ describe('monitor mode', () => {
   it('passes would-be blocks and records them as such', async () => {
     await putPolicy({
       mode: 'monitor',
-      routeClasses: [{ name: 'auth', paths: ['/login'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] }],
+      routeClasses: [
+        {
+          name: 'auth',
+          paths: ['/login'],
+          rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+        },
+      ],
     });
     const h = harness();
     const { id, headers } = from('203.0.113.7');
     await expectPassed(await h.fetch('/login', { headers }), id);
-    expect(h.events).toMatchObject([{ action: 'block', monitorOnly: true, reason: 'reputation_rule', rule: 'dirty' }]);
+    expect(h.events).toMatchObject([
+      { action: 'block', monitorOnly: true, reason: 'reputation_rule', rule: 'dirty' },
+    ]);
   });
 });
 
@@ -164,8 +195,25 @@ describe('route classes and methods', () => {
   beforeAll(async () => {
     await putPolicy({
       routeClasses: [
-        { name: 'api-write', paths: ['/api/*'], methods: ['post', 'PUT'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] },
-        { name: 'admin', paths: ['/admin/*'], rules: [{ name: 'vpn', categories: ['vpn'], action: 'block' }, { name: 'any', scores: ['safe', 'low', 'moderate', 'dangerous', 'critical'], action: 'allow' }], unknown: 'block' },
+        {
+          name: 'api-write',
+          paths: ['/api/*'],
+          methods: ['post', 'PUT'],
+          rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+        },
+        {
+          name: 'admin',
+          paths: ['/admin/*'],
+          rules: [
+            { name: 'vpn', categories: ['vpn'], action: 'block' },
+            {
+              name: 'any',
+              scores: ['safe', 'low', 'moderate', 'dangerous', 'critical'],
+              action: 'allow',
+            },
+          ],
+          unknown: 'block',
+        },
       ],
     });
   });
@@ -173,7 +221,10 @@ describe('route classes and methods', () => {
   it('applies a class only to its methods', async () => {
     const h = harness();
     const post = from('203.0.113.7');
-    await expectBlocked(await h.fetch('/api/orders', { method: 'POST', headers: post.headers, body: 'x' }), post.id);
+    await expectBlocked(
+      await h.fetch('/api/orders', { method: 'POST', headers: post.headers, body: 'x' }),
+      post.id,
+    );
     const get = from('203.0.113.7');
     await expectPassed(await h.fetch('/api/orders', { headers: get.headers }), get.id);
     expect(h.events.map((e) => [e.routeClass, e.action])).toEqual([

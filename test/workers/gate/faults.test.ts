@@ -5,7 +5,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_MANIFEST_KEY } from '../../../src/constants';
 import { TableStore } from '../../../src/reputation/table-store';
-import { clearPolicy, from, harness, originSaw, putPolicy, SAMPLE_CSV, seedTable, testEnv } from '../helpers';
+import {
+  clearPolicy,
+  from,
+  harness,
+  originSaw,
+  putPolicy,
+  SAMPLE_CSV,
+  seedTable,
+  testEnv,
+} from '../helpers';
 
 beforeAll(async () => {
   await seedTable(SAMPLE_CSV);
@@ -23,7 +32,8 @@ function kvWithGet(get: (...args: unknown[]) => Promise<unknown>): KVNamespace {
 
 const throwing = kvWithGet(() => Promise.reject(new Error('KV is down')));
 /** A KV read that answers only after `ms` (long past any request deadline). */
-const slow = (ms: number) => kvWithGet(() => new Promise((resolve) => setTimeout(() => resolve(null), ms)));
+const slow = (ms: number) =>
+  kvWithGet(() => new Promise((resolve) => setTimeout(() => resolve(null), ms)));
 
 describe('faults', () => {
   it('passes the request and records internal_error when KV get throws', async () => {
@@ -32,7 +42,12 @@ describe('faults', () => {
     const res = await h.fetch('/login', { headers }, { REPUTATION: throwing });
     expect(res.status).toBe(200);
     expect(await originSaw(id)).toHaveLength(1);
-    expect(h.events[0]).toMatchObject({ action: 'allow', reason: 'internal_error', rule: 'fail-open', lookup: 'error' });
+    expect(h.events[0]).toMatchObject({
+      action: 'allow',
+      reason: 'internal_error',
+      rule: 'fail-open',
+      lookup: 'error',
+    });
     expect(h.events[0]?.detail).toMatch(/KV is down/);
   });
 
@@ -43,14 +58,21 @@ describe('faults', () => {
       return Promise.reject(new Error('KV is down'));
     });
     const h = harness();
-    for (let i = 0; i < 5; i++) await h.fetch('/login', { headers: from('203.0.113.7').headers }, { REPUTATION: counting });
+    for (let i = 0; i < 5; i++)
+      await h.fetch('/login', { headers: from('203.0.113.7').headers }, { REPUTATION: counting });
     expect(calls).toBe(1);
     expect(h.events.every((e) => e.reason === 'internal_error')).toBe(true);
   });
 
   it('passes the request as unknown when KV hangs past the deadline', async () => {
     await putPolicy({
-      routeClasses: [{ name: 'auth', paths: ['/login'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] }],
+      routeClasses: [
+        {
+          name: 'auth',
+          paths: ['/login'],
+          rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+        },
+      ],
       lookup: { tableDeadlineMs: 50 },
     });
     const h = harness();
@@ -68,20 +90,33 @@ describe('faults', () => {
 
   it('blocks on failure when the route class is fail-closed', async () => {
     await putPolicy({
-      routeClasses: [{ name: 'auth', paths: ['/login'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }], onError: 'closed' }],
+      routeClasses: [
+        {
+          name: 'auth',
+          paths: ['/login'],
+          rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+          onError: 'closed',
+        },
+      ],
     });
     const h = harness();
     const { id, headers } = from('203.0.113.10');
     const res = await h.fetch('/login', { headers }, { REPUTATION: throwing });
     expect(res.status).toBe(403);
     expect(await originSaw(id)).toHaveLength(0);
-    expect(h.events[0]).toMatchObject({ action: 'block', reason: 'internal_error', rule: 'fail-closed' });
+    expect(h.events[0]).toMatchObject({
+      action: 'block',
+      reason: 'internal_error',
+      rule: 'fail-closed',
+    });
     await clearPolicy();
   });
 
   it('treats a chunk that does not match its manifest as an internal error', async () => {
     const kv = testEnv.REPUTATION;
-    const manifest = (await kv.get(TABLE_MANIFEST_KEY, 'json')) as { chunks: { key: string; family: number }[] };
+    const manifest = (await kv.get(TABLE_MANIFEST_KEY, 'json')) as {
+      chunks: { key: string; family: number }[];
+    };
     const v4 = manifest.chunks.find((c) => c.family === 4);
     if (!v4) throw new Error('no IPv4 chunk');
     const original = await kv.get(v4.key, 'arrayBuffer');
@@ -124,7 +159,11 @@ describe('faults', () => {
     const res = await h.fetch('/login', { headers });
     expect(res.status).toBe(200);
     expect(await originSaw(id)).toHaveLength(1);
-    expect(h.events[0]).toMatchObject({ reason: 'internal_error', rule: 'fail-open', routeClass: 'auth' });
+    expect(h.events[0]).toMatchObject({
+      reason: 'internal_error',
+      rule: 'fail-open',
+      routeClass: 'auth',
+    });
     expect(h.events[0]?.detail).toBe('TypeError: unexpected');
   });
 

@@ -1,6 +1,14 @@
 /** The reserved prefix: health answers, nothing under it is ever proxied. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clearPolicy, from, harness, originSaw, putPolicy, SAMPLE_CSV, seedTable } from '../helpers';
+import {
+  clearPolicy,
+  from,
+  harness,
+  originSaw,
+  putPolicy,
+  SAMPLE_CSV,
+  seedTable,
+} from '../helpers';
 
 let generation = '';
 beforeAll(async () => {
@@ -44,20 +52,26 @@ describe('/__ipgate/health', () => {
     await clearPolicy();
   });
 
-  it.each(['/__IPGATE/health', '/__ipgate//health/', '/%5f_ipgate/health'])('answers %s itself', async (path) => {
-    const h = harness();
-    const { id, headers } = from('203.0.113.10');
-    const res = await h.fetch(path, { headers });
-    expect(res.status).toBe(200);
-    expect(await originSaw(id)).toHaveLength(0);
-  });
+  it.each(['/__IPGATE/health', '/__ipgate//health/', '/%5f_ipgate/health'])(
+    'answers %s itself',
+    async (path) => {
+      const h = harness();
+      const { id, headers } = from('203.0.113.10');
+      const res = await h.fetch(path, { headers });
+      expect(res.status).toBe(200);
+      expect(await originSaw(id)).toHaveLength(0);
+    },
+  );
 
-  it.each(['/__ipgate', '/__ipgate/', '/__ipgate/nothing-here'])('never proxies %s', async (path) => {
-    const h = harness();
-    const { id, headers } = from('203.0.113.10');
-    const res = await h.fetch(path, { headers });
-    expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: 'not_found' });
-    expect(await originSaw(id)).toHaveLength(0);
-  });
+  it.each(['/__ipgate', '/__ipgate/', '/__ipgate/nothing-here'])(
+    'never proxies %s',
+    async (path) => {
+      const h = harness();
+      const { id, headers } = from('203.0.113.10');
+      const res = await h.fetch(path, { headers });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: 'not_found' });
+      expect(await originSaw(id)).toHaveLength(0);
+    },
+  );
 });

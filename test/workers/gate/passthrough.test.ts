@@ -4,7 +4,15 @@
  */
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clearPolicy, from, harness, originSaw, originUrl, SAMPLE_CSV, seedTable } from '../helpers';
+import {
+  clearPolicy,
+  from,
+  harness,
+  originSaw,
+  originUrl,
+  SAMPLE_CSV,
+  seedTable,
+} from '../helpers';
 
 beforeAll(async () => {
   await seedTable(SAMPLE_CSV);
@@ -20,7 +28,8 @@ describe('pass-through', () => {
   it('streams a 20 MB POST body to the origin byte-identical', async () => {
     const size = 20 * 1024 * 1024;
     const body = new Uint8Array(size);
-    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(body.subarray(i, Math.min(size, i + 65536)));
+    for (let i = 0; i < size; i += 65536)
+      crypto.getRandomValues(body.subarray(i, Math.min(size, i + 65536)));
     const h = harness();
     const { id, headers } = from('203.0.113.10', { 'content-type': 'application/octet-stream' });
     const res = await h.fetch('/login', { method: 'POST', headers, body });
@@ -42,7 +51,10 @@ describe('pass-through', () => {
   it('keeps every Set-Cookie header', async () => {
     const h = harness();
     const res = await h.fetch('/cookies', { headers: from('203.0.113.10').headers });
-    expect(res.headers.getAll('set-cookie')).toEqual(['a=1; Path=/; HttpOnly', 'b=2; Path=/; Secure']);
+    expect(res.headers.getAll('set-cookie')).toEqual([
+      'a=1; Path=/; HttpOnly',
+      'b=2; Path=/; Secure',
+    ]);
   });
 
   it('passes request headers through intact', async () => {
@@ -62,7 +74,9 @@ describe('pass-through', () => {
     const ws = res.webSocket;
     if (!ws) throw new Error('no webSocket on the response');
     ws.accept();
-    const reply = new Promise<string>((resolve) => ws.addEventListener('message', (e) => resolve(String(e.data))));
+    const reply = new Promise<string>((resolve) =>
+      ws.addEventListener('message', (e) => resolve(String(e.data))),
+    );
     ws.send('hello');
     expect(await reply).toBe('echo:hello');
     ws.close();
@@ -79,7 +93,11 @@ describe('pass-through', () => {
 
   it('answers 502 without a stack trace when ORIGIN_URL is invalid', async () => {
     const h = harness();
-    const res = await h.fetch('/', { headers: from('203.0.113.10').headers }, { ORIGIN_URL: 'ftp://nope' });
+    const res = await h.fetch(
+      '/',
+      { headers: from('203.0.113.10').headers },
+      { ORIGIN_URL: 'ftp://nope' },
+    );
     expect(res.status).toBe(502);
     const text = await res.text();
     expect(text).toMatch(/misconfigured/);

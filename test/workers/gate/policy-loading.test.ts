@@ -8,7 +8,13 @@ import { clearPolicy, from, harness, putPolicy, SAMPLE_CSV, seedTable, testEnv }
 
 const MONITOR = {
   mode: 'monitor',
-  routeClasses: [{ name: 'auth', paths: ['/login'], rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }] }],
+  routeClasses: [
+    {
+      name: 'auth',
+      paths: ['/login'],
+      rules: [{ name: 'dirty', scores: ['critical'], action: 'block' }],
+    },
+  ],
 };
 
 beforeAll(async () => {
@@ -30,7 +36,11 @@ describe('policy loading', () => {
   it('serves the built-in defaults when POLICY holds none', async () => {
     await clearPolicy();
     const { h, policies } = clockedHarness();
-    expect(await decisionFor(h)).toMatchObject({ action: 'block', monitorOnly: false, rule: 'dirty' });
+    expect(await decisionFor(h)).toMatchObject({
+      action: 'block',
+      monitorOnly: false,
+      rule: 'dirty',
+    });
     expect(policies.status()).toMatchObject({ source: 'default', valid: true });
   });
 
@@ -52,16 +62,26 @@ describe('policy loading', () => {
     await putPolicy(MONITOR);
     const { h, clock, policies } = clockedHarness();
     await decisionFor(h);
-    await putPolicy({ ...MONITOR, mode: 'enforce', routeClasses: [{ name: 'auth', paths: ['login'] }] });
+    await putPolicy({
+      ...MONITOR,
+      mode: 'enforce',
+      routeClasses: [{ name: 'auth', paths: ['login'] }],
+    });
     clock.now += 61_000;
     expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
-    expect(policies.status().issues).toEqual([{ path: 'routeClasses[0].paths[0]', message: 'must start with "/"' }]);
+    expect(policies.status().issues).toEqual([
+      { path: 'routeClasses[0].paths[0]', message: 'must start with "/"' },
+    ]);
   });
 
   it('falls back to the defaults when the first document it ever sees is invalid', async () => {
     await putPolicy({ mode: 42 });
     const { h, policies } = clockedHarness();
-    expect(await decisionFor(h)).toMatchObject({ action: 'block', rule: 'dirty', monitorOnly: false });
+    expect(await decisionFor(h)).toMatchObject({
+      action: 'block',
+      rule: 'dirty',
+      monitorOnly: false,
+    });
     expect(policies.status()).toMatchObject({ source: 'default', valid: false });
   });
 

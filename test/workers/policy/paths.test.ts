@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalPath, PathMatcher, parsePathPattern, type PathPattern } from '../../../src/policy/paths';
+import {
+  canonicalPath,
+  PathMatcher,
+  type PathPattern,
+  parsePathPattern,
+} from '../../../src/policy/paths';
 
 const matcher = (...patterns: string[]) =>
   new PathMatcher(patterns.map((p) => parsePathPattern(p) as PathPattern));

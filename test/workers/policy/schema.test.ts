@@ -30,7 +30,10 @@ describe('policy schema', () => {
         {
           name: 'auth',
           paths: ['/login', 'signin', '/a/*/b'],
-          rules: [{ name: 'x', scores: ['evil'], action: 'block' }, { name: 'y', action: 'block' }],
+          rules: [
+            { name: 'x', scores: ['evil'], action: 'block' },
+            { name: 'y', action: 'block' },
+          ],
         },
       ],
       allow: { ips: ['10.0.0.1/8', 'nope'], countries: ['USA'] },

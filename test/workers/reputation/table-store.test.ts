@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TABLE_MANIFEST_KEY } from '../../../src/constants';
-import { parseIp, type IpAddress } from '../../../src/ip/parse';
+import { type IpAddress, parseIp } from '../../../src/ip/parse';
 import { TableStore } from '../../../src/reputation/table-store';
 import { seedTable, testEnv } from '../helpers';
 
@@ -56,6 +56,17 @@ describe('TableStore', () => {
     expect(await store.lookup(ip('1.0.7.2'), kv, opts)).toEqual({ status: 'miss' });
   });
 
+  it('merges concurrent cold lookups into one manifest read and one chunk read', async () => {
+    await seedTable(spreadCsv('critical'), { source: 'gen-a', maxIntervals: 100 });
+    const { kv, reads } = countingKv(testEnv.REPUTATION);
+    const store = new TableStore();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => store.lookup(ip(spreadAddress(1)), kv, opts)),
+    );
+    expect(results.every((r) => r.status === 'hit')).toBe(true);
+    expect(reads).toHaveLength(2);
+  });
+
   it('reports an empty table as misses', async () => {
     const empty = await seedTable('network,score,categories,country,asn,org\n');
     const store = new TableStore();
@@ -65,15 +76,25 @@ describe('TableStore', () => {
 
   it('swaps to a new generation whole, in the background, and never mixes chunks', async () => {
     const clock = { now: 0 };
-    const genA = await seedTable(spreadCsv('critical'), { source: 'gen-a', generation: 'gen-a', maxIntervals: 100 });
+    const genA = await seedTable(spreadCsv('critical'), {
+      source: 'gen-a',
+      generation: 'gen-a',
+      maxIntervals: 100,
+    });
     const store = new TableStore({ now: () => clock.now });
     const kv = testEnv.REPUTATION;
     // Warm one chunk of generation A only.
-    expect(await store.lookup(ip(spreadAddress(0)), kv, opts)).toMatchObject({ record: { source: 'gen-a' } });
+    expect(await store.lookup(ip(spreadAddress(0)), kv, opts)).toMatchObject({
+      record: { source: 'gen-a' },
+    });
     expect(store.status().loadedChunks).toBeLessThan(store.status().chunks);
 
     // Generation B is written (chunks first, manifest last) while A serves.
-    const genB = await seedTable(spreadCsv('safe'), { source: 'gen-b', generation: 'gen-b', maxIntervals: 100 });
+    const genB = await seedTable(spreadCsv('safe'), {
+      source: 'gen-b',
+      generation: 'gen-b',
+      maxIntervals: 100,
+    });
     expect(genB).not.toBe(genA);
 
     // Before the refresh interval: still A, and an A chunk loaded late is A's.
@@ -89,7 +110,9 @@ describe('TableStore', () => {
     store.refreshIfDue(kv, (p) => pending.push(p));
     expect(pending).toHaveLength(1);
     const during = await Promise.all(probes.map((p) => store.lookup(p, kv, opts)));
-    const generations = new Set(during.map((r) => (r.status === 'hit' ? r.record.source : r.status)));
+    const generations = new Set(
+      during.map((r) => (r.status === 'hit' ? r.record.source : r.status)),
+    );
     expect(generations.size).toBe(1);
     await Promise.all(pending);
 
@@ -97,17 +120,28 @@ describe('TableStore', () => {
     expect(store.status()).toMatchObject({ generation: 'gen-b', state: 'ready' });
     expect(store.status().loadedChunks).toBe(store.status().chunks);
     for (const p of probes) {
-      expect(store.peek(p)).toMatchObject({ status: 'hit', record: { source: 'gen-b', score: 'safe' } });
+      expect(store.peek(p)).toMatchObject({
+        status: 'hit',
+        record: { source: 'gen-b', score: 'safe' },
+      });
     }
   });
 
   it('keeps the old generation when the new one cannot be loaded', async () => {
     const clock = { now: 0 };
-    await seedTable(spreadCsv('critical'), { source: 'gen-a', generation: 'keep-a', maxIntervals: 100 });
+    await seedTable(spreadCsv('critical'), {
+      source: 'gen-a',
+      generation: 'keep-a',
+      maxIntervals: 100,
+    });
     const store = new TableStore({ now: () => clock.now });
     const kv = testEnv.REPUTATION;
     await store.lookup(ip(spreadAddress(0)), kv, opts);
-    await seedTable(spreadCsv('safe'), { source: 'gen-b', generation: 'broken-b', maxIntervals: 100 });
+    await seedTable(spreadCsv('safe'), {
+      source: 'gen-b',
+      generation: 'broken-b',
+      maxIntervals: 100,
+    });
     const manifest = (await kv.get(TABLE_MANIFEST_KEY, 'json')) as { chunks: { key: string }[] };
     const lost = manifest.chunks[1];
     if (!lost) throw new Error('expected several chunks');

@@ -1,7 +1,12 @@
 /** The Analytics Engine layout: positions, encodings and the blob size limit. */
 import { describe, expect, it } from 'vitest';
 import { AE_MAX_BLOB_BYTES } from '../../../src/constants';
-import { AE_BLOBS, AE_DOUBLES, analyticsEngineSink, toDataPoint } from '../../../src/sink/analytics-engine';
+import {
+  AE_BLOBS,
+  AE_DOUBLES,
+  analyticsEngineSink,
+  toDataPoint,
+} from '../../../src/sink/analytics-engine';
 import type { DecisionEvent } from '../../../src/sink/event';
 import { from, harness, SAMPLE_CSV, seedTable } from '../helpers';
 
@@ -49,7 +54,10 @@ describe('Analytics Engine sink', () => {
 
   it('cuts long blobs to fit the per-point limit', () => {
     const p = toDataPoint({ ...event, path: `/${'a'.repeat(9000)}`, org: 'ü'.repeat(3000) });
-    const total = (p.blobs ?? []).reduce<number>((n, b) => n + new TextEncoder().encode(String(b)).length, 0);
+    const total = (p.blobs ?? []).reduce<number>(
+      (n, b) => n + new TextEncoder().encode(String(b)).length,
+      0,
+    );
     expect(total).toBeLessThanOrEqual(AE_MAX_BLOB_BYTES);
     expect(p.blobs?.[AE_BLOBS.indexOf('reason')]).toBe('reputation_rule');
   });
@@ -57,7 +65,9 @@ describe('Analytics Engine sink', () => {
   it('is chosen when DECISIONS is bound, one data point per decision', async () => {
     await seedTable(SAMPLE_CSV);
     const points: AnalyticsEngineDataPoint[] = [];
-    const dataset = { writeDataPoint: (p?: AnalyticsEngineDataPoint) => void (p && points.push(p)) };
+    const dataset = {
+      writeDataPoint: (p?: AnalyticsEngineDataPoint) => void (p && points.push(p)),
+    };
     const h = harness({ sink: undefined });
     const env = { DECISIONS: dataset as AnalyticsEngineDataset };
     await h.fetch('/login', { headers: from('203.0.113.7').headers }, env);
@@ -68,7 +78,9 @@ describe('Analytics Engine sink', () => {
 
   it('wraps the sink so a direct write is synchronous', () => {
     const points: unknown[] = [];
-    const sink = analyticsEngineSink({ writeDataPoint: (p) => void points.push(p) } as AnalyticsEngineDataset);
+    const sink = analyticsEngineSink({
+      writeDataPoint: (p) => void points.push(p),
+    } as AnalyticsEngineDataset);
     expect(sink.write(event)).toBeUndefined();
     expect(points).toHaveLength(1);
   });
