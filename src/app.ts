@@ -19,6 +19,8 @@ export function createApp(options: GateOptions = {}) {
   admin.onError((_e, c) => c.json({ error: 'internal_error' }, 500));
 
   const app = new Hono<{ Bindings: Env }>();
+  // The gate never throws; this only guards the routing itself. No detail reaches the client.
+  app.onError((_e, c) => c.text('Internal error', 500));
   app.all('*', (c) => {
     const url = new URL(c.req.url);
     const path = canonicalPath(url.pathname);

@@ -87,5 +87,7 @@ export const REFERENCE_HEADER = 'X-Ipgate-Ref';
 
 /** Largest chunk written or accepted, in bytes (KV's 25 MiB value limit). */
 export const TABLE_CHUNK_MAX_BYTES = 25 * 1024 * 1024;
+/** Bits of the key (IPv4 value, IPv6 upper half) of the directory that finds a key's chunk. */
+export const TABLE_CHUNK_INDEX_BITS = 12;
 /** Most problems listed when a manifest is refused. */
 export const TABLE_MANIFEST_MAX_REPORTED_ISSUES = 10;

@@ -128,8 +128,12 @@ export class PolicyStore {
     try {
       text = await kv.get(POLICY_CURRENT_KEY, 'text');
     } catch (e) {
-      // Keep serving what we have; try again on the next request after the soft TTL.
+      // Keep serving what we have (the defaults if nothing yet); try again after the soft TTL.
       this.checkedAt = this.now();
+      if (!this.policy) {
+        this.policy = await builtInPolicy();
+        this.state = { ...this.state, version: this.policy.version };
+      }
       this.state = { ...this.state, error: `policy read failed: ${errorMessage(e)}` };
       return;
     }

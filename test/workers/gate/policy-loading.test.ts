@@ -100,6 +100,29 @@ describe('policy loading', () => {
     expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
   });
 
+  it('serves the defaults and does not hammer KV when POLICY fails from the start', async () => {
+    let reads = 0;
+    const failing = new Proxy(testEnv.POLICY, {
+      get(target, prop) {
+        if (prop === 'get')
+          return () => {
+            reads += 1;
+            return Promise.reject(new Error('KV unavailable'));
+          };
+        return Reflect.get(target, prop);
+      },
+    });
+    const { h, policies } = clockedHarness();
+    for (let i = 0; i < 5; i++)
+      await h.fetch('/login', { headers: from('203.0.113.7').headers }, { POLICY: failing });
+    expect(reads).toBe(1);
+    expect(h.events.map((e) => e.rule)).toEqual(Array(5).fill('dirty'));
+    expect(policies.status()).toMatchObject({
+      source: 'default',
+      error: expect.stringMatching(/KV unavailable/),
+    });
+  });
+
   it('keeps serving when reading POLICY fails', async () => {
     await putPolicy(MONITOR);
     const { h, clock, policies } = clockedHarness();

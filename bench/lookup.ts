@@ -1,0 +1,175 @@
+/**
+ * Benchmark of the reputation table: build, encode, decode and lookups per second, for random
+ * tables of 10k, 100k and 1M prefixes per family. Run with `npx tsx bench/lookup.ts`; prints
+ * one JSON object per table and family.
+ *
+ * Prefix lengths follow what feeds carry (IPv4 mostly /24 and /32 with some wider ranges; IPv6
+ * /32–/64, mostly /48 and /64) and records come from a small realistic set, so the attribute
+ * index is one byte wide as in production. Lookups go through `TableSet`, as in the Worker:
+ * half the keys are drawn from inside listed prefixes, half uniformly; a checksum over the
+ * results keeps the JIT from dropping the work, and the best of several warm rounds counts.
+ */
+import type { Family, Network } from '../src/ip/network';
+import type { ReputationRecord, Score } from '../src/reputation/record';
+import { buildTable, type TableEntry } from '../src/table/build';
+import { decodeChunk, encodeTable } from '../src/table/codec';
+import type { TableChunk } from '../src/table/lookup';
+import { buildManifest } from '../src/table/manifest';
+import { CHUNK_NOT_LOADED, TableSet } from '../src/table/set';
+
+const SIZES = [10_000, 100_000, 1_000_000];
+const LOOKUP_KEYS = 4_000_000;
+const ROUNDS = 5;
+const SEED = 0x1b873593;
+const GENERATION = 'bench';
+
+/** Relative frequency of each prefix length. */
+// biome-ignore format: a table reads better in rows
+const V4_LENGTHS: Record<number, number> = {
+  16: 3, 17: 1, 18: 1, 19: 1, 20: 2, 21: 1, 22: 3, 23: 2, 24: 30,
+  25: 1, 26: 1, 27: 1, 28: 1, 29: 1, 30: 1, 31: 1, 32: 49,
+};
+// biome-ignore format: a table reads better in rows
+const V6_LENGTHS: Record<number, number> = {
+  32: 5, 36: 2, 40: 5, 44: 3, 48: 30, 52: 3, 56: 15, 60: 5, 64: 32,
+};
+
+const SCORES: Score[] = ['safe', 'low', 'moderate', 'dangerous', 'critical'];
+const CATEGORY_SETS = [[], ['vpn'], ['hosting'], ['proxy'], ['tor'], ['hosting', 'vpn']];
+const RECORDS: ReputationRecord[] = SCORES.flatMap((score) =>
+  CATEGORY_SETS.map((categories) => ({ score, categories, source: 'bench' })),
+);
+
+/** mulberry32: small, fast, seeded; good enough for benchmark data. */
+function rng(seed: number): () => number {
+  let s = seed | 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+function picker(weights: Record<number, number>, next: () => number): () => number {
+  const table: number[] = [];
+  for (const [len, w] of Object.entries(weights))
+    for (let i = 0; i < w; i++) table.push(Number(len));
+  return () => table[next() % table.length] ?? 0;
+}
+
+function randomEntries(family: Family, n: number, next: () => number): TableEntry[] {
+  const bits = family === 4 ? 32n : 64n;
+  const length = picker(family === 4 ? V4_LENGTHS : V6_LENGTHS, next);
+  const out: TableEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = BigInt(length());
+    const raw = family === 4 ? BigInt(next()) : (BigInt(next()) << 32n) | BigInt(next());
+    const host = (1n << (bits - len)) - 1n;
+    const start = raw & ~host;
+    const network: Network = { family, start, end: start | host, prefix: Number(len) };
+    out.push({ network, record: RECORDS[next() % RECORDS.length] as ReputationRecord });
+  }
+  return out;
+}
+
+/** Lookup keys as hi/lo words (IPv4: `hi` only), half inside listed prefixes. */
+function probeKeys(family: Family, entries: TableEntry[], next: () => number) {
+  const hi = new Uint32Array(LOOKUP_KEYS);
+  const lo = new Uint32Array(LOOKUP_KEYS);
+  for (let i = 0; i < LOOKUP_KEYS; i++) {
+    if (i % 2 === 0) {
+      hi[i] = next();
+      lo[i] = next();
+      continue;
+    }
+    const n = (entries[next() % entries.length] as TableEntry).network;
+    const span = n.end - n.start + 1n;
+    const offset = ((BigInt(next()) << 32n) | BigInt(next())) % span;
+    const key = n.start + offset;
+    if (family === 4) hi[i] = Number(key);
+    else {
+      hi[i] = Number(key >> 32n);
+      lo[i] = Number(key & 0xffff_ffffn);
+    }
+  }
+  return { hi, lo };
+}
+
+function runLookups(set: TableSet, family: Family, hi: Uint32Array, lo: Uint32Array): number {
+  let sum = 0;
+  if (family === 4) {
+    for (let i = 0; i < hi.length; i++) {
+      const r = set.lookupV4(hi[i] as number);
+      if (r !== null && r !== CHUNK_NOT_LOADED) sum += r.categories.length + 1;
+    }
+  } else {
+    for (let i = 0; i < hi.length; i++) {
+      const r = set.lookupV6(hi[i] as number, lo[i] as number);
+      if (r !== null && r !== CHUNK_NOT_LOADED) sum += r.categories.length + 1;
+    }
+  }
+  return sum;
+}
+
+async function bench(family: Family, prefixes: number): Promise<void> {
+  const next = rng(SEED ^ (prefixes * family));
+  const entries = randomEntries(family, prefixes, next);
+
+  let t = performance.now();
+  const built = buildTable(entries);
+  const buildMs = performance.now() - t;
+  const intervals = family === 4 ? built.v4.length : built.v6.length;
+
+  t = performance.now();
+  const encoded = encodeTable(built, { generation: GENERATION });
+  const encodeMs = performance.now() - t;
+  const manifest = await buildManifest(GENERATION, encoded, new Date());
+  const chunks = encoded.filter((c) => c.family === family);
+  const totalBytes = chunks.reduce((n, c) => n + c.bytes.byteLength, 0);
+  // KV hands the Worker a fresh ArrayBuffer per chunk; copy so decode starts from the same.
+  const buffers = chunks.map((c) => c.bytes.slice().buffer);
+
+  t = performance.now();
+  const loaded = new Map<string, TableChunk>();
+  for (const [k, buf] of buffers.entries()) {
+    const entry = manifest.chunks.find((c) => c.family === family && c.index === k);
+    const decoded = decodeChunk(buf, { generation: GENERATION, family });
+    if (!decoded.ok || !entry)
+      throw new Error(`decode failed: ${decoded.ok ? 'no entry' : decoded.error}`);
+    loaded.set(entry.key, decoded.chunk);
+  }
+  const decodeMs = performance.now() - t;
+  // The other family's chunks stay unloaded: this family's lookups never reach them.
+  const created = TableSet.create(manifest, loaded);
+  if (!created.ok) throw new Error(created.error);
+
+  const { hi, lo } = probeKeys(family, entries, next);
+  let best = Number.POSITIVE_INFINITY;
+  let checksum = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = performance.now();
+    checksum = runLookups(created.set, family, hi, lo);
+    best = Math.min(best, performance.now() - start);
+  }
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  console.log(
+    JSON.stringify({
+      family: `v${family}`,
+      intervals,
+      prefixes,
+      lookupsPerSecond: Math.round(LOOKUP_KEYS / (best / 1000)),
+      bytesPerInterval: round2(totalBytes / Math.max(1, intervals)),
+      decodeMs: round2(decodeMs),
+      buildMs: Math.round(buildMs),
+      encodeMs: Math.round(encodeMs),
+      chunks: chunks.length,
+      checksum,
+    }),
+  );
+}
+
+for (const prefixes of SIZES) {
+  await bench(4, prefixes);
+  await bench(6, prefixes);
+}

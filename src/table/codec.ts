@@ -1,0 +1,513 @@
+/**
+ * The binary chunk format (docs/table-format.md): the CLI encodes, the Worker decodes, and both
+ * use this one module so they cannot disagree.
+ *
+ * A chunk is self-contained: a fixed header, the interval keys as little-endian u32 arrays, one
+ * attribute index per interval (u8, u16 or u32, the narrowest that fits the chunk's distinct
+ * records) and a JSON trailer with the records and the key range the chunk answers for. With
+ * a few hundred distinct records an IPv4 interval costs 9 bytes, so the largest chunk stays
+ * far below KV's value limit, and a chunk decodes into typed-array views of the bytes KV handed
+ * over, without a copy, on any little-endian host.
+ *
+ * Decoding is a trust boundary (KV content may be stale, cut short or written by another
+ * version): `decodeChunk` checks every length, the ordering of the intervals, every attribute
+ * index and the trailer's schema, and reports any problem as data. It never throws. Encoding
+ * runs at build time and throws on input that could only come from a programming error.
+ */
+import { z } from 'zod';
+import {
+  TABLE_CHUNK_MAX_BYTES,
+  TABLE_CHUNK_MAX_INTERVALS,
+  TABLE_FORMAT_VERSION,
+  TABLE_HEADER_BYTES,
+  TABLE_MAGIC,
+  TABLE_MAX_ATTRIBUTES,
+  TABLE_MAX_DICTIONARY_BYTES,
+} from '../constants';
+import type { Family } from '../ip/network';
+import { normalizeRecord, type ReputationRecord, recordSchema } from '../reputation/record';
+import type { BuiltTable, Interval } from './build';
+import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
+import { type AttributeIndex, TableChunk } from './lookup';
+
+/** Byte offsets of the header fields (all little-endian). */
+const H = {
+  magic: 0,
+  version: 4,
+  family: 6,
+  width: 7,
+  count: 8,
+  keyBytes: 12,
+  attributeBytes: 16,
+  trailerBytes: 20,
+  recordCount: 24,
+  reserved: 28,
+} as const;
+
+const U32 = 4;
+const LO_MAX = 0xffff_ffff;
+/** u32 key arrays per interval: start and end, one word each for IPv4, two for IPv6. */
+const KEY_WORDS: Record<Family, number> = { 4: 2, 6: 4 };
+const U8_LIMIT = 2 ** 8;
+const U16_LIMIT = 2 ** 16;
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface EncodedChunk {
+  family: Family;
+  index: number;
+  /** First and last key this chunk answers for (inclusive). */
+  from: bigint;
+  to: bigint;
+  count: number;
+  bytes: Uint8Array;
+}
+
+export interface ChunkHeader {
+  version: number;
+  family: Family;
+  attributeWidth: 1 | 2 | 4;
+  count: number;
+  keyBytes: number;
+  attributeBytes: number;
+  trailerBytes: number;
+  recordCount: number;
+}
+
+export type DecodeResult = { ok: true; chunk: TableChunk } | { ok: false; error: string };
+export type HeaderResult = { ok: true; header: ChunkHeader } | { ok: false; error: string };
+
+export interface EncodeOptions {
+  generation: string;
+  /** Most intervals per chunk (default TABLE_CHUNK_MAX_INTERVALS). */
+  maxIntervals?: number;
+}
+
+/**
+ * Splits each family's intervals into chunks of at most `maxIntervals`, balanced in size. The
+ * chunks of a family cover its whole key space without gaps: the first starts at key 0, each
+ * next one where the previous ended, the last ends at the largest key. A family with no
+ * intervals still gets one (empty) chunk, so every key has a chunk.
+ */
+export function encodeTable(built: BuiltTable, opts: EncodeOptions): EncodedChunk[] {
+  const maxIntervals = opts.maxIntervals ?? TABLE_CHUNK_MAX_INTERVALS;
+  if (!Number.isSafeInteger(maxIntervals) || maxIntervals < 1)
+    throw new RangeError(`maxIntervals must be a positive integer, got ${maxIntervals}`);
+  checkGeneration(opts.generation);
+  return [
+    ...encodeFamily(4, built.v4, opts.generation, maxIntervals),
+    ...encodeFamily(6, built.v6, opts.generation, maxIntervals),
+  ];
+}
+
+function encodeFamily(
+  family: Family,
+  intervals: readonly Interval[],
+  generation: string,
+  maxIntervals: number,
+): EncodedChunk[] {
+  const n = intervals.length;
+  const chunkCount = Math.max(1, Math.ceil(n / maxIntervals));
+  const cut = (k: number) => Math.floor((k * n) / chunkCount);
+  const out: EncodedChunk[] = [];
+  for (let k = 0; k < chunkCount; k++) {
+    const part = intervals.slice(cut(k), cut(k + 1));
+    const next = intervals[cut(k + 1)];
+    const from = k === 0 ? 0n : (part[0]?.start ?? 0n);
+    const to = k === chunkCount - 1 || !next ? maxKey(family) : next.start - 1n;
+    const bytes = encodeChunk({ family, generation, from, to, intervals: part });
+    out.push({ family, index: k, from, to, count: part.length, bytes });
+  }
+  return out;
+}
+
+export interface ChunkInput {
+  family: Family;
+  generation: string;
+  from: bigint;
+  to: bigint;
+  /** Sorted, non-overlapping, all within `from..to`. */
+  intervals: readonly Interval[];
+}
+
+/** Encodes one chunk. Throws RangeError on intervals or records the decoder would refuse. */
+export function encodeChunk(input: ChunkInput): Uint8Array {
+  const { family, generation, from, to, intervals } = input;
+  checkGeneration(generation);
+  if (family !== 4 && family !== 6) throw new RangeError(`unknown address family ${family}`);
+  if (from < 0n || to > maxKey(family) || from > to)
+    throw new RangeError(
+      `invalid chunk range ${formatKey(family, from)}..${formatKey(family, to)}`,
+    );
+  checkIntervals(family, from, to, intervals);
+
+  const { records, attributes } = dictionary(intervals);
+  const count = intervals.length;
+  const width = records.length <= U8_LIMIT ? 1 : records.length <= U16_LIMIT ? 2 : 4;
+  const trailer = new TextEncoder().encode(
+    JSON.stringify({
+      generation,
+      family,
+      from: formatKey(family, from),
+      to: formatKey(family, to),
+      records,
+    }),
+  );
+  if (trailer.length > TABLE_MAX_DICTIONARY_BYTES)
+    throw new RangeError(
+      `record dictionary of ${trailer.length} bytes exceeds ${TABLE_MAX_DICTIONARY_BYTES}; ` +
+        'use a smaller maxIntervals',
+    );
+  const keyBytes = count * KEY_WORDS[family] * U32;
+  const attributeBytes = count * width;
+  const total = TABLE_HEADER_BYTES + keyBytes + attributeBytes + trailer.length;
+  if (total > TABLE_CHUNK_MAX_BYTES)
+    throw new RangeError(
+      `chunk of ${total} bytes exceeds ${TABLE_CHUNK_MAX_BYTES}; use a smaller maxIntervals`,
+    );
+
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(H.magic, TABLE_MAGIC, true);
+  view.setUint16(H.version, TABLE_FORMAT_VERSION, true);
+  view.setUint8(H.family, family);
+  view.setUint8(H.width, width);
+  view.setUint32(H.count, count, true);
+  view.setUint32(H.keyBytes, keyBytes, true);
+  view.setUint32(H.attributeBytes, attributeBytes, true);
+  view.setUint32(H.trailerBytes, trailer.length, true);
+  view.setUint32(H.recordCount, records.length, true);
+  view.setUint32(H.reserved, 0, true);
+
+  const column = (c: number) => TABLE_HEADER_BYTES + c * count * U32;
+  for (let i = 0; i < count; i++) {
+    const iv = intervals[i] as Interval;
+    const at = i * U32;
+    if (family === 4) {
+      view.setUint32(column(0) + at, Number(iv.start), true);
+      view.setUint32(column(1) + at, Number(iv.end), true);
+    } else {
+      view.setUint32(column(0) + at, keyHi(iv.start), true);
+      view.setUint32(column(1) + at, keyLo(iv.start), true);
+      view.setUint32(column(2) + at, keyHi(iv.end), true);
+      view.setUint32(column(3) + at, keyLo(iv.end), true);
+    }
+  }
+  const attrAt = TABLE_HEADER_BYTES + keyBytes;
+  for (let i = 0; i < count; i++) {
+    const a = attributes[i] as number;
+    if (width === 1) view.setUint8(attrAt + i, a);
+    else if (width === 2) view.setUint16(attrAt + 2 * i, a, true);
+    else view.setUint32(attrAt + U32 * i, a, true);
+  }
+  bytes.set(trailer, attrAt + attributeBytes);
+  return bytes;
+}
+
+function checkGeneration(generation: string): void {
+  if (!isValidGeneration(generation))
+    throw new RangeError(
+      `generation must match [A-Za-z0-9._-]{1,64}, got ${JSON.stringify(generation)}`,
+    );
+}
+
+function checkIntervals(
+  family: Family,
+  from: bigint,
+  to: bigint,
+  intervals: readonly Interval[],
+): void {
+  let prevEnd = from - 1n;
+  for (let i = 0; i < intervals.length; i++) {
+    const iv = intervals[i] as Interval;
+    if (typeof iv.start !== 'bigint' || typeof iv.end !== 'bigint' || iv.start > iv.end)
+      throw new RangeError(`interval ${i} is not a bigint range with start <= end`);
+    if (iv.start <= prevEnd)
+      throw new RangeError(
+        `interval ${i} (${formatKey(family, iv.start)}) is unsorted or overlaps`,
+      );
+    if (iv.end > to) throw new RangeError(`interval ${i} ends past ${formatKey(family, to)}`);
+    prevEnd = iv.end;
+  }
+}
+
+/** Distinct normalized records (first use first) and each interval's position among them. */
+function dictionary(intervals: readonly Interval[]): {
+  records: ReputationRecord[];
+  attributes: Uint32Array;
+} {
+  const records: ReputationRecord[] = [];
+  const byObject = new Map<ReputationRecord, number>();
+  const byText = new Map<string, number>();
+  const attributes = new Uint32Array(intervals.length);
+  for (let i = 0; i < intervals.length; i++) {
+    const record = (intervals[i] as Interval).record;
+    let a = byObject.get(record);
+    if (a === undefined) {
+      const normal = normalizeRecord(record);
+      const text = JSON.stringify(normal);
+      a = byText.get(text);
+      if (a === undefined) {
+        const checked = recordSchema.safeParse(normal);
+        if (!checked.success)
+          throw new RangeError(`interval ${i} has an invalid record: ${checked.error.message}`);
+        a = records.length;
+        records.push(normal);
+        byText.set(text, a);
+      }
+      byObject.set(record, a);
+    }
+    attributes[i] = a;
+  }
+  return { records, attributes };
+}
+
+// ── Decoding ───────────────────────────────────────────────────────────────────────────────
+
+const trailerSchema = z
+  .object({
+    generation: z.string(),
+    family: z.union([z.literal(4), z.literal(6)]),
+    from: z.string(),
+    to: z.string(),
+    records: z.array(recordSchema),
+  })
+  .strict();
+
+const familyName = (f: number) => `IPv${f}`;
+
+/** Reads and checks the fixed header against the buffer's length. */
+export function readChunkHeader(buf: ArrayBuffer | ArrayBufferView): HeaderResult {
+  const bytes = asBytes(buf);
+  if (!bytes) return fail('chunk is not an ArrayBuffer or a byte view');
+  return readHeader(bytes);
+}
+
+/**
+ * Decodes and validates one chunk. `expect` names the generation and family the manifest says
+ * this chunk belongs to; a chunk of another generation or family is refused.
+ */
+export function decodeChunk(
+  buf: ArrayBuffer | ArrayBufferView,
+  expect: { generation: string; family: Family },
+): DecodeResult {
+  try {
+    return decode(buf, expect);
+  } catch (e) {
+    return fail(`chunk could not be decoded: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function decode(
+  buf: ArrayBuffer | ArrayBufferView,
+  expect: { generation: string; family: Family },
+): DecodeResult {
+  const bytes = asBytes(buf);
+  if (!bytes) return fail('chunk is not an ArrayBuffer or a byte view');
+  const head = readHeader(bytes);
+  if (!head.ok) return head;
+  const h = head.header;
+  if (h.family !== expect.family)
+    return fail(`chunk holds ${familyName(h.family)} keys, expected ${familyName(expect.family)}`);
+
+  const trailerAt = TABLE_HEADER_BYTES + h.keyBytes + h.attributeBytes;
+  let parsed: unknown;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
+      bytes.subarray(trailerAt, trailerAt + h.trailerBytes),
+    );
+    parsed = JSON.parse(text);
+  } catch {
+    return fail('trailer is not valid UTF-8 JSON');
+  }
+  const trailer = trailerSchema.safeParse(parsed);
+  if (!trailer.success) {
+    const issue = trailer.error.issues[0];
+    const where = issue ? issue.path.map(String).join('.') || '(root)' : '(root)';
+    return fail(`trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`);
+  }
+  const t = trailer.data;
+  if (t.generation !== expect.generation)
+    return fail(
+      `chunk belongs to generation ${JSON.stringify(t.generation)}, expected ${JSON.stringify(expect.generation)}`,
+    );
+  if (t.family !== h.family)
+    return fail(`trailer says ${familyName(t.family)}, header says ${familyName(h.family)}`);
+  const from = parseKey(h.family, t.from);
+  const to = parseKey(h.family, t.to);
+  if (from === null || to === null || from > to)
+    return fail(`trailer key range ${JSON.stringify(t.from)}..${JSON.stringify(t.to)} is invalid`);
+  if (t.records.length !== h.recordCount)
+    return fail(`trailer has ${t.records.length} records, header says ${h.recordCount}`);
+
+  const words = views(bytes, h);
+  const problem = checkDecoded(h, words, from, to);
+  if (problem) return fail(problem);
+  return {
+    ok: true,
+    chunk: new TableChunk({
+      family: h.family,
+      generation: t.generation,
+      from,
+      to,
+      ...words,
+      records: t.records as ReputationRecord[],
+    }),
+  };
+}
+
+function readHeader(bytes: Uint8Array): HeaderResult {
+  if (bytes.length < TABLE_HEADER_BYTES)
+    return fail(
+      `chunk is truncated: ${bytes.length} bytes, the header alone is ${TABLE_HEADER_BYTES}`,
+    );
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(H.magic, true);
+  if (magic !== TABLE_MAGIC)
+    return fail(`not a table chunk: magic 0x${magic.toString(16).padStart(8, '0')}`);
+  const version = view.getUint16(H.version, true);
+  if (version !== TABLE_FORMAT_VERSION)
+    return fail(`chunk format version ${version}, this decoder reads ${TABLE_FORMAT_VERSION}`);
+  const family = view.getUint8(H.family);
+  if (family !== 4 && family !== 6) return fail(`unknown address family ${family} in header`);
+  const width = view.getUint8(H.width);
+  if (width !== 1 && width !== 2 && width !== 4)
+    return fail(`attribute width ${width} is not 1, 2 or 4`);
+  const reserved = view.getUint32(H.reserved, true);
+  if (reserved !== 0) return fail(`reserved header field is ${reserved}, not 0`);
+  const count = view.getUint32(H.count, true);
+  const keyBytes = view.getUint32(H.keyBytes, true);
+  const attributeBytes = view.getUint32(H.attributeBytes, true);
+  const trailerBytes = view.getUint32(H.trailerBytes, true);
+  const recordCount = view.getUint32(H.recordCount, true);
+  if (keyBytes !== count * KEY_WORDS[family] * U32)
+    return fail(
+      `key section of ${keyBytes} bytes does not fit ${count} ${familyName(family)} intervals`,
+    );
+  if (attributeBytes !== count * width)
+    return fail(`attribute section of ${attributeBytes} bytes does not fit ${count} × ${width}`);
+  if (trailerBytes > TABLE_MAX_DICTIONARY_BYTES)
+    return fail(`trailer of ${trailerBytes} bytes exceeds ${TABLE_MAX_DICTIONARY_BYTES}`);
+  if (recordCount > Math.min(count, TABLE_MAX_ATTRIBUTES, 2 ** (8 * width)))
+    return fail(`${recordCount} records cannot belong to ${count} intervals of width ${width}`);
+  const expected = TABLE_HEADER_BYTES + keyBytes + attributeBytes + trailerBytes;
+  if (bytes.length < expected)
+    return fail(`chunk is truncated: ${bytes.length} bytes, the header describes ${expected}`);
+  if (bytes.length > expected)
+    return fail(`chunk has ${bytes.length - expected} unexpected bytes after its trailer`);
+  return {
+    ok: true,
+    header: {
+      version,
+      family,
+      attributeWidth: width,
+      count,
+      keyBytes,
+      attributeBytes,
+      trailerBytes,
+      recordCount,
+    },
+  };
+}
+
+interface Words {
+  startHi: Uint32Array;
+  startLo: Uint32Array;
+  endHi: Uint32Array;
+  endLo: Uint32Array;
+  attributes: AttributeIndex;
+}
+
+/**
+ * Typed arrays over the key and attribute sections. Views share the bytes when the host is
+ * little-endian and the sections are aligned (always, for a whole ArrayBuffer); otherwise the
+ * values are copied out through a DataView.
+ */
+function views(bytes: Uint8Array, h: ChunkHeader): Words {
+  const n = h.count;
+  const share = IS_LITTLE_ENDIAN && bytes.byteOffset % U32 === 0;
+  const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const column = (c: number): Uint32Array => {
+    const at = TABLE_HEADER_BYTES + c * n * U32;
+    if (share) return new Uint32Array(bytes.buffer, bytes.byteOffset + at, n);
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) out[i] = data.getUint32(at + i * U32, true);
+    return out;
+  };
+  const attrAt = TABLE_HEADER_BYTES + h.keyBytes;
+  const attributes = (): AttributeIndex => {
+    const at = bytes.byteOffset + attrAt;
+    if (h.attributeWidth === 1) return new Uint8Array(bytes.buffer, at, n);
+    if (share && h.attributeWidth === 2) return new Uint16Array(bytes.buffer, at, n);
+    if (share) return new Uint32Array(bytes.buffer, at, n);
+    const out = h.attributeWidth === 2 ? new Uint16Array(n) : new Uint32Array(n);
+    for (let i = 0; i < n; i++)
+      out[i] =
+        h.attributeWidth === 2
+          ? data.getUint16(attrAt + 2 * i, true)
+          : data.getUint32(attrAt + U32 * i, true);
+    return out;
+  };
+  if (h.family === 4) {
+    const empty = new Uint32Array(0);
+    return {
+      startHi: column(0),
+      startLo: empty,
+      endHi: column(1),
+      endLo: empty,
+      attributes: attributes(),
+    };
+  }
+  return {
+    startHi: column(0),
+    startLo: column(1),
+    endHi: column(2),
+    endLo: column(3),
+    attributes: attributes(),
+  };
+}
+
+/** Every interval inside `from..to`, start <= end, sorted without overlap; indexes in range. */
+function checkDecoded(h: ChunkHeader, w: Words, from: bigint, to: bigint): string | null {
+  const { startHi, startLo, endHi, endLo, attributes } = w;
+  const v6 = h.family === 6;
+  const fromHi = v6 ? keyHi(from) : Number(from);
+  const fromLo = v6 ? keyLo(from) : 0;
+  const toHi = v6 ? keyHi(to) : Number(to);
+  const toLo = v6 ? keyLo(to) : 0;
+  // The previous interval's end, starting one key below `from` (hi -1 sits below key 0).
+  let ph = fromHi - 1;
+  let pl = 0;
+  if (v6 && fromLo === 0) pl = LO_MAX;
+  else if (v6) {
+    ph = fromHi;
+    pl = fromLo - 1;
+  }
+  for (let i = 0; i < h.count; i++) {
+    const sh = startHi[i] as number;
+    const sl = v6 ? (startLo[i] as number) : 0;
+    const eh = endHi[i] as number;
+    const el = v6 ? (endLo[i] as number) : 0;
+    if (sh > eh || (sh === eh && sl > el)) return `interval ${i} starts after it ends`;
+    if (sh < ph || (sh === ph && sl <= pl))
+      return i === 0
+        ? `interval 0 starts before the chunk's first key`
+        : `interval ${i} is unsorted or overlaps interval ${i - 1}`;
+    if ((attributes[i] as number) >= h.recordCount)
+      return `interval ${i} has attribute index ${attributes[i]}, only ${h.recordCount} records`;
+    ph = eh;
+    pl = el;
+  }
+  if (h.count > 0 && (ph > toHi || (ph === toHi && pl > toLo)))
+    return `interval ${h.count - 1} ends after the chunk's last key`;
+  return null;
+}
+
+function asBytes(buf: unknown): Uint8Array | null {
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return null;
+}
+
+function fail(error: string): { ok: false; error: string } {
+  return { ok: false, error };
+}

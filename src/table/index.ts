@@ -1,0 +1,34 @@
+/**
+ * The binary reputation table, shared by the CLI (build, encode, manifest) and the Worker
+ * (decode, lookup). Format: docs/table-format.md.
+ */
+export { type BuiltTable, buildTable, type Interval, type MergeFn, type TableEntry } from './build';
+export {
+  type ChunkHeader,
+  type ChunkInput,
+  type DecodeResult,
+  decodeChunk,
+  type EncodedChunk,
+  type EncodeOptions,
+  encodeChunk,
+  encodeTable,
+  readChunkHeader,
+} from './codec';
+export { formatKey, isValidGeneration, parseKey } from './keys';
+export { TableChunk } from './lookup';
+export {
+  buildManifest,
+  chunkBounds,
+  chunkKey,
+  findChunk,
+  findChunkFor,
+  type Manifest,
+  type ManifestChunk,
+  type ManifestResult,
+  manifestSchema,
+  type NumericBounds,
+  parseManifest,
+  sha256Hex,
+  verifyChunkBytes,
+} from './manifest';
+export { CHUNK_NOT_LOADED, type TableLookup, TableSet, type TableSetResult } from './set';
