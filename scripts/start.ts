@@ -13,12 +13,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, parseEnv } from 'node:util';
-import { parseIpgateCsv } from '../cli/feeds/ipgate-csv';
+import { buildEntries, problemLines } from '../cli/build';
+import { writeGeneration } from '../cli/commands/sync';
+import { localKv } from '../cli/kv/local';
+import { textPair } from '../cli/kv/store';
 import { generationPairs } from '../cli/table-writer';
 import { POLICY_CURRENT_KEY, TABLE_MANIFEST_KEY } from '../src/constants';
 import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/defaults';
 import { startDemoOrigin } from './demo-origin';
-import { localKeys, putLocal } from './local-kv';
 
 const SAMPLE_CSV = 'sample/reputation.csv';
 
@@ -37,25 +39,26 @@ function log(message: string): void {
 }
 
 async function seed(reseed: boolean, persistTo: string | undefined): Promise<void> {
-  const state = { persistTo };
-  if (reseed || !localKeys('REPUTATION', TABLE_MANIFEST_KEY, state).includes(TABLE_MANIFEST_KEY)) {
-    const feed = parseIpgateCsv(readFileSync(SAMPLE_CSV, 'utf8'), 'sample');
-    for (const p of feed.problems) log(`${SAMPLE_CSV}:${p.line}: ${p.message}`);
-    const gen = await generationPairs(feed.entries);
-    putLocal('REPUTATION', [gen.chunks, [gen.manifestPair]], state);
+  const reputation = localKv('REPUTATION', { persistTo });
+  if (reseed || (await reputation.get(TABLE_MANIFEST_KEY)) === null) {
+    const text = readFileSync(SAMPLE_CSV, 'utf8');
+    const result = buildEntries([
+      { name: 'sample', format: 'ipgate-csv', text, mapping: { source: 'sample' } },
+    ]);
+    for (const line of problemLines(result)) log(`${SAMPLE_CSV}: ${line}`);
+    const gen = await generationPairs(result.entries);
+    await writeGeneration(reputation, gen);
     log(
-      `loaded sample table: ${feed.entries.length} networks, generation ${gen.manifest.generation}`,
+      `loaded sample table: ${result.entries.length} networks, generation ${gen.manifest.generation}`,
     );
   } else {
     log('local table present; keeping it (--reseed to replace it with the sample)');
   }
-  if (reseed || !localKeys('POLICY', POLICY_CURRENT_KEY, state).includes(POLICY_CURRENT_KEY)) {
-    const text = `${JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2)}\n`;
-    putLocal(
-      'POLICY',
-      [[{ key: POLICY_CURRENT_KEY, value: new TextEncoder().encode(text) }]],
-      state,
-    );
+  const policy = localKv('POLICY', { persistTo });
+  if (reseed || (await policy.get(POLICY_CURRENT_KEY)) === null) {
+    await policy.put([
+      textPair(POLICY_CURRENT_KEY, `${JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2)}\n`),
+    ]);
     log('loaded the default policy');
   } else {
     log('local policy present; keeping it');

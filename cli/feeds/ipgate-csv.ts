@@ -10,24 +10,15 @@
  * with `#` are skipped. A bad line is reported with its line number and skipped; the rest of
  * the feed still loads.
  */
-import { parse } from 'csv-parse/sync';
 import { parseNetwork } from '../../src/ip/network';
 import { normalizeRecord, parseScore, type ReputationRecord } from '../../src/reputation/record';
 import type { TableEntry } from '../../src/table/build';
+import { CATEGORY_RE, parseCsvLine } from './common';
+import type { FeedMapping, FeedProblem, FeedResult } from './types';
 
-export interface FeedProblem {
-  line: number;
-  message: string;
-}
-
-export interface FeedResult {
-  entries: TableEntry[];
-  problems: FeedProblem[];
-}
+export type { FeedProblem, FeedResult } from './types';
 
 export const CSV_COLUMNS = ['network', 'score', 'categories', 'country', 'asn', 'org'] as const;
-
-const CATEGORY_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 function parseRow(cells: string[], source: string): TableEntry | string {
   const [network = '', score = '', categories = '', country = '', asn = '', org = ''] = cells.map(
@@ -56,22 +47,14 @@ function parseRow(cells: string[], source: string): TableEntry | string {
   return { network: net.network, record: normalizeRecord(record) };
 }
 
-/** Parses one line's cells; a CSV syntax error (such as an unclosed quote) is a message. */
-function parseCells(line: string): string[] | string {
-  try {
-    const [cells] = parse(line, { relax_column_count: true }) as string[][];
-    return cells ?? [];
-  } catch (e) {
-    return e instanceof Error ? e.message.replace(/ at line \d+$/, '') : 'unreadable line';
-  }
-}
-
 /**
- * Parses a whole ipgate CSV text; `source` names the feed in every record. Lines are parsed one
- * by one (a record never spans lines), so a broken line costs that line only and every
- * problem carries its exact line number.
+ * Parses a whole ipgate CSV text; the mapping's `source` (or `source` given as a plain string)
+ * names the feed in every record, and the rows carry everything else. Lines are parsed one by
+ * one (a record never spans lines), so a broken line costs that line only and every problem
+ * carries its exact line number.
  */
-export function parseIpgateCsv(text: string, source: string): FeedResult {
+export function parseIpgateCsv(text: string, mapping: FeedMapping | string): FeedResult {
+  const source = typeof mapping === 'string' ? mapping : mapping.source;
   const entries: TableEntry[] = [];
   const problems: FeedProblem[] = [];
   const lines = text.split(/\r?\n/);
@@ -79,7 +62,7 @@ export function parseIpgateCsv(text: string, source: string): FeedResult {
     const line = i + 1;
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
-    const cells = parseCells(raw);
+    const cells = parseCsvLine(raw);
     if (typeof cells === 'string') {
       problems.push({ line, message: cells });
       return;

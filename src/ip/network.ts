@@ -4,7 +4,7 @@
  * Ranges use bigint: they are built once (CLI, policy compile), never per request.
  */
 import ipaddr from 'ipaddr.js';
-import { parseIp, parseIpv4 } from './parse';
+import { formatIpv4, formatIpv6Key, parseIp, parseIpv4 } from './parse';
 
 export type Family = 4 | 6;
 
@@ -66,4 +66,11 @@ export function parseNetwork(text: string): NetworkResult {
 /** True for four-part decimal IPv4 text (used to tell IPs from other list entries). */
 export function looksLikeIp(text: string): boolean {
   return parseIpv4(text) !== null || text.includes(':');
+}
+
+/** CIDR text of a network (IPv6 prefixes beyond /64 show as the /64 they key to). */
+export function formatNetwork(n: Network): string {
+  if (n.family === 4) return `${formatIpv4(Number(n.start))}/${n.prefix}`;
+  const key = formatIpv6Key(Number(n.start >> 32n), Number(n.start & 0xffff_ffffn));
+  return `${key.slice(0, key.lastIndexOf('/'))}/${Math.min(n.prefix, 64)}`;
 }

@@ -14,6 +14,7 @@ import {
   POLICY_LOAD_DEADLINE_MS,
   POLICY_SOFT_TTL_MS,
 } from '../constants';
+import type { KvReader } from '../env';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
 import { type CompiledPolicy, compilePolicy } from './compile';
 import { DEFAULT_POLICY_DOCUMENT } from './defaults';
@@ -94,7 +95,7 @@ export class PolicyStore {
 
   /** The policy to apply now; never throws, never waits longer than the load deadline. */
   async current(
-    kv: KVNamespace,
+    kv: KvReader,
     waitUntil: (p: Promise<unknown>) => void,
   ): Promise<CompiledPolicy> {
     const age = this.now() - this.checkedAt;
@@ -116,14 +117,14 @@ export class PolicyStore {
     return { ...this.state };
   }
 
-  private refresh(kv: KVNamespace): Promise<void> {
+  private refresh(kv: KvReader): Promise<void> {
     this.inflight ??= this.load(kv).finally(() => {
       this.inflight = null;
     });
     return this.inflight;
   }
 
-  private async load(kv: KVNamespace): Promise<void> {
+  private async load(kv: KvReader): Promise<void> {
     let text: string | null;
     try {
       text = await kv.get(POLICY_CURRENT_KEY, 'text');

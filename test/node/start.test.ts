@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Running, run, waitForHttp } from './support';
+import { cli, freePort, type Running, run, waitForHttp } from './support';
 
 let server: Running;
 let base = '';
@@ -84,4 +84,32 @@ describe('npm start', () => {
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: string }).error).toBe('blocked');
   });
+
+  it('picks up `ipgate sync --local --file` without a restart', async () => {
+    const sync = await cli([
+      'sync',
+      '--local',
+      '--file',
+      'test/fixtures/cli/attack.csv',
+      '--persist-to',
+      state,
+    ]);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stderr).toMatch(/local REPUTATION: generation \S+ live/);
+    // The Worker checks the manifest every 30 s in the background; poll until it switched.
+    const until = Date.now() + 60_000;
+    while (Date.now() < until && (await get('/login', '203.0.113.50')).status !== 403)
+      await new Promise((r) => setTimeout(r, 1_000));
+    expect((await get('/login', '203.0.113.50')).status).toBe(403);
+    expect((await get('/login', '203.0.113.51')).status).toBe(403);
+    expect((await get('/login', '198.51.100.130')).status).toBe(403);
+    expect((await get('/login', '2001:db8:beef::9')).status).toBe(403);
+    expect((await get('/login', '203.0.113.52')).status).toBe(200);
+    // The sample table is gone: its critical IP is now unknown, and unknown passes.
+    expect((await get('/login', '203.0.113.7')).status).toBe(200);
+    const health = (await (await fetch(`${base}/__ipgate/health`)).json()) as {
+      table: { entries: number };
+    };
+    expect(health.table.entries).toBeGreaterThanOrEqual(5);
+  }, 120_000);
 });

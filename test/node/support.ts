@@ -71,3 +71,32 @@ export async function waitForHttp(url: string, ms: number, running?: Running): P
     `${url} did not answer within ${ms} ms${running ? `:\n${running.output()}` : ''}`,
   );
 }
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `ipgate` bin (cli/bin.mjs) in a child process, without blocking the event loop. */
+export function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = process.cwd(),
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [`${process.cwd()}/cli/bin.mjs`, ...args], {
+      cwd,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -48,3 +48,12 @@ describe('ipgate CSV feed', () => {
     expect(r.problems.find((p) => p.line === 12)?.message).toMatch(/host bits/);
   });
 });
+
+describe('ipgate CSV feed through a mapping', () => {
+  it('takes the source from the mapping', () => {
+    const r = parseIpgateCsv('network,score\n203.0.113.7,critical\n', { source: 'ops' });
+    expect(r.entries.map((e) => e.record)).toEqual([
+      { score: 'critical', categories: [], source: 'ops' },
+    ]);
+  });
+});
