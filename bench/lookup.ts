@@ -5,16 +5,23 @@
  *
  * Prefix lengths follow what feeds carry (IPv4 mostly /24 and /32 with some wider ranges; IPv6
  * /32–/64, mostly /48 and /64) and records come from a small realistic set, so the attribute
- * index is one byte wide as in production. Lookups go through `TableSet`, as in the Worker:
- * half the keys are drawn from inside listed prefixes, half uniformly; a checksum over the
- * results keeps the JIT from dropping the work, and the best of several warm rounds counts.
+ * index is one byte wide. Lookups go through `TableSet`, as in the Worker: half the keys are
+ * drawn from inside listed prefixes, half uniformly; a checksum over the results keeps the JIT
+ * from dropping the work, and the best of several warm rounds counts.
+ *
+ * Absolute speeds depend on the machine (and on its other tenants), so each table is also
+ * measured against a baseline in the same run: a plain binary search over the same intervals
+ * (sorted start keys in a Uint32Array, the last start at or below the key, then its end),
+ * with the same probes, in alternating rounds. Its checksum must equal the table's.
+ * `ratioToBinarySearch` is the table's speed over the baseline's; `bytesPerInterval` is what
+ * the chunks take in KV, `memoryBytesPerInterval` what the decoded chunks hold in memory.
  */
 import type { Family, Network } from '../src/ip/network';
 import type { ReputationRecord, Score } from '../src/reputation/record';
-import { buildTable, type TableEntry } from '../src/table/build';
+import { buildTable, type Interval, type TableEntry } from '../src/table/build';
 import { decodeChunk, encodeTable } from '../src/table/codec';
 import type { TableChunk } from '../src/table/lookup';
-import { buildManifest } from '../src/table/manifest';
+import { buildManifest, expectedChunk } from '../src/table/manifest';
 import { CHUNK_NOT_LOADED, TableSet } from '../src/table/set';
 
 const SIZES = [10_000, 100_000, 1_000_000];
@@ -112,6 +119,80 @@ function runLookups(set: TableSet, family: Family, hi: Uint32Array, lo: Uint32Ar
   return sum;
 }
 
+/** The baseline: sorted starts and ends as u32 words (IPv6: hi/lo pairs), records by index. */
+interface Plain {
+  startHi: Uint32Array;
+  startLo: Uint32Array;
+  endHi: Uint32Array;
+  endLo: Uint32Array;
+  records: ReputationRecord[];
+}
+
+function plainOf(intervals: Interval[]): Plain {
+  const n = intervals.length;
+  const p: Plain = {
+    startHi: new Uint32Array(n),
+    startLo: new Uint32Array(n),
+    endHi: new Uint32Array(n),
+    endLo: new Uint32Array(n),
+    records: [],
+  };
+  intervals.forEach((iv, i) => {
+    p.startHi[i] = Number(iv.start >> 32n);
+    p.startLo[i] = Number(iv.start & 0xffff_ffffn);
+    p.endHi[i] = Number(iv.end >> 32n);
+    p.endLo[i] = Number(iv.end & 0xffff_ffffn);
+    p.records.push(iv.record);
+  });
+  return p;
+}
+
+/** The baseline for IPv4: the last start at or below the key, then its end. */
+function runPlainV4(p: Plain, keys: Uint32Array): number {
+  const starts = p.startLo;
+  const ends = p.endLo;
+  const records = p.records;
+  const n = starts.length;
+  let sum = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as number;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((starts[mid] as number) <= k) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && (ends[lo - 1] as number) >= k)
+      sum += (records[lo - 1] as ReputationRecord).categories.length + 1;
+  }
+  return sum;
+}
+
+/** The baseline for IPv6: the same over (hi, lo) word pairs. */
+function runPlainV6(p: Plain, keysHi: Uint32Array, keysLo: Uint32Array): number {
+  const { startHi, startLo, endHi, endLo, records } = p;
+  const n = startHi.length;
+  let sum = 0;
+  for (let i = 0; i < keysHi.length; i++) {
+    const h = keysHi[i] as number;
+    const l = keysLo[i] as number;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const sh = startHi[mid] as number;
+      if (sh < h || (sh === h && (startLo[mid] as number) <= l)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) continue;
+    const eh = endHi[lo - 1] as number;
+    if (eh > h || (eh === h && (endLo[lo - 1] as number) >= l))
+      sum += (records[lo - 1] as ReputationRecord).categories.length + 1;
+  }
+  return sum;
+}
+
 async function bench(family: Family, prefixes: number): Promise<void> {
   const next = rng(SEED ^ (prefixes * family));
   const entries = randomEntries(family, prefixes, next);
@@ -122,7 +203,7 @@ async function bench(family: Family, prefixes: number): Promise<void> {
   const intervals = family === 4 ? built.v4.length : built.v6.length;
 
   t = performance.now();
-  const encoded = encodeTable(built, { generation: GENERATION });
+  const encoded = encodeTable(built);
   const encodeMs = performance.now() - t;
   const manifest = await buildManifest(GENERATION, encoded, new Date());
   const chunks = encoded.filter((c) => c.family === family);
@@ -134,32 +215,53 @@ async function bench(family: Family, prefixes: number): Promise<void> {
   const loaded = new Map<string, TableChunk>();
   for (const [k, buf] of buffers.entries()) {
     const entry = manifest.chunks.find((c) => c.family === family && c.index === k);
-    const decoded = decodeChunk(buf, { generation: GENERATION, family });
-    if (!decoded.ok || !entry)
-      throw new Error(`decode failed: ${decoded.ok ? 'no entry' : decoded.error}`);
+    if (!entry) throw new Error(`no manifest entry for chunk ${k}`);
+    const decoded = decodeChunk(buf, expectedChunk(entry));
+    if (!decoded.ok) throw new Error(`decode failed: ${decoded.error}`);
     loaded.set(entry.key, decoded.chunk);
   }
   const decodeMs = performance.now() - t;
+  const memoryBytes = [...loaded.values()].reduce((n, c) => n + c.memoryBytes, 0);
   // The other family's chunks stay unloaded: this family's lookups never reach them.
   const created = TableSet.create(manifest, loaded);
   if (!created.ok) throw new Error(created.error);
 
+  const plain = plainOf(family === 4 ? built.v4 : built.v6);
   const { hi, lo } = probeKeys(family, entries, next);
   let best = Number.POSITIVE_INFINITY;
+  let baselineBest = Number.POSITIVE_INFINITY;
   let checksum = 0;
-  for (let round = 0; round < ROUNDS; round++) {
+  let baselineChecksum = 0;
+  const timed = (f: () => number): [number, number] => {
     const start = performance.now();
-    checksum = runLookups(created.set, family, hi, lo);
-    best = Math.min(best, performance.now() - start);
+    const sum = f();
+    return [performance.now() - start, sum];
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const ours = () => runLookups(created.set, family, hi, lo);
+    const theirs = () => (family === 4 ? runPlainV4(plain, hi) : runPlainV6(plain, hi, lo));
+    const [a, b] = round % 2 === 0 ? [ours, theirs] : [theirs, ours];
+    const [ms1, sum1] = timed(a);
+    const [ms2, sum2] = timed(b);
+    const [oursMs, theirsMs] = a === ours ? [ms1, ms2] : [ms2, ms1];
+    [checksum, baselineChecksum] = a === ours ? [sum1, sum2] : [sum2, sum1];
+    best = Math.min(best, oursMs);
+    baselineBest = Math.min(baselineBest, theirsMs);
   }
+  if (checksum !== baselineChecksum)
+    throw new Error(`checksum ${checksum} differs from the baseline's ${baselineChecksum}`);
   const round2 = (x: number) => Math.round(x * 100) / 100;
+  const perSecond = (ms: number) => Math.round(LOOKUP_KEYS / (ms / 1000));
   console.log(
     JSON.stringify({
       family: `v${family}`,
       intervals,
       prefixes,
-      lookupsPerSecond: Math.round(LOOKUP_KEYS / (best / 1000)),
+      lookupsPerSecond: perSecond(best),
+      baselineLookupsPerSecond: perSecond(baselineBest),
+      ratioToBinarySearch: round2(baselineBest / best),
       bytesPerInterval: round2(totalBytes / Math.max(1, intervals)),
+      memoryBytesPerInterval: round2(memoryBytes / Math.max(1, intervals)),
       decodeMs: round2(decodeMs),
       buildMs: Math.round(buildMs),
       encodeMs: Math.round(encodeMs),

@@ -42,8 +42,9 @@ export function progress(label: string, total: number): Progress {
 /** Left-aligned text table. */
 export function table(rows: (string | number)[][]): string {
   const widths: number[] = [];
-  for (const r of rows)
-    r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, String(c).length)));
+  for (const r of rows) {
+    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, String(c).length);
+  }
   return rows
     .map((r) =>
       r

@@ -2,11 +2,15 @@
  * Turns table entries into the KV pairs of one generation: every chunk, then the manifest.
  * Writers must put the chunks first and the manifest last, so a reader never sees a manifest
  * whose chunks are not there yet.
+ *
+ * Chunk keys are content addresses (`chunkKey(family, sha256)`): a pair whose key already
+ * holds a value in KV holds these very bytes, so a writer may skip it, and the pairs of one
+ * generation never repeat a key.
  */
 import { TABLE_MANIFEST_KEY } from '../src/constants';
 import { buildTable, type TableEntry } from '../src/table/build';
 import { encodeTable } from '../src/table/codec';
-import { buildManifest, chunkKey, type Manifest } from '../src/table/manifest';
+import { buildManifest, type Manifest } from '../src/table/manifest';
 
 export interface KvPair {
   key: string;
@@ -15,7 +19,7 @@ export interface KvPair {
 
 export interface GenerationPairs {
   manifest: Manifest;
-  /** Chunk pairs, to be written before the manifest. */
+  /** Chunk pairs, one per distinct chunk key, to be written before the manifest. */
   chunks: KvPair[];
   /** The manifest pair, to be written last. */
   manifestPair: KvPair;
@@ -37,14 +41,18 @@ export async function generationPairs(
 ): Promise<GenerationPairs> {
   const now = options.now ?? new Date();
   const generation = options.generation ?? newGeneration(now);
-  const chunks = encodeTable(buildTable(entries), {
-    generation,
-    maxIntervals: options.maxIntervals,
-  });
+  const chunks = encodeTable(buildTable(entries), { maxIntervals: options.maxIntervals });
   const manifest = await buildManifest(generation, chunks, now);
+  const bytesOf = new Map(chunks.map((c) => [`${c.family}:${c.index}`, c.bytes]));
+  const pairs = new Map<string, KvPair>();
+  for (const e of manifest.chunks) {
+    const value = bytesOf.get(`${e.family}:${e.index}`);
+    if (!value) throw new Error(`no encoded chunk for manifest entry ${e.key}`);
+    if (!pairs.has(e.key)) pairs.set(e.key, { key: e.key, value });
+  }
   return {
     manifest,
-    chunks: chunks.map((c) => ({ key: chunkKey(generation, c.family, c.index), value: c.bytes })),
+    chunks: [...pairs.values()],
     manifestPair: {
       key: TABLE_MANIFEST_KEY,
       value: new TextEncoder().encode(JSON.stringify(manifest)),

@@ -14,7 +14,7 @@ export const RESERVED_PREFIX = '/__ipgate';
 
 /** Key in `REPUTATION` that names the current table generation and its chunks. */
 export const TABLE_MANIFEST_KEY = 'table:manifest';
-/** Prefix of table chunk keys: `table:chunk:<generation>:<family>:<index>`. */
+/** Prefix of table chunk keys: `table:chunk:<family>:<sha256 of the chunk>`. */
 export const TABLE_CHUNK_PREFIX = 'table:chunk:';
 /** Key in `POLICY` that holds the active policy document (JSON). */
 export const POLICY_CURRENT_KEY = 'policy:current';
@@ -24,7 +24,7 @@ export const POLICY_CURRENT_KEY = 'policy:current';
 /** Four magic bytes at the start of every table chunk ("IPGT"). */
 export const TABLE_MAGIC = 0x54475049;
 /** Version of the binary chunk layout; a decoder refuses any other. */
-export const TABLE_FORMAT_VERSION = 1;
+export const TABLE_FORMAT_VERSION = 2;
 /** Version of the manifest JSON document; a reader refuses any other. */
 export const TABLE_MANIFEST_VERSION = 1;
 /** Size in bytes of the fixed chunk header. */
@@ -91,3 +91,11 @@ export const TABLE_CHUNK_MAX_BYTES = 25 * 1024 * 1024;
 export const TABLE_CHUNK_INDEX_BITS = 12;
 /** Most problems listed when a manifest is refused. */
 export const TABLE_MANIFEST_MAX_REPORTED_ISSUES = 10;
+
+// ── Table format: content-defined chunk boundaries (src/table/codec.ts) ──────────────────
+
+/**
+ * A chunk starts where an interval's key hash is the lowest of maxIntervals / this many on each
+ * side; chunks then hold more than that many intervals, and about twice as many on average.
+ */
+export const TABLE_CHUNK_MIN_DIVISOR = 4;

@@ -6,16 +6,6 @@
 /** The part of the execution context ipgate uses: background work after the response. */
 export type WaitUntil = Pick<ExecutionContext, 'waitUntil'>;
 
-/**
- * The reads ipgate makes from KV. Workers' KVNamespace satisfies it; the CLI serves the same
- * modules (policy loader, table store) from its local or remote stores through it.
- */
-export interface KvReader {
-  get(key: string, type: 'text'): Promise<string | null>;
-  get(key: string, type: 'json'): Promise<unknown>;
-  get(key: string, options: { type: 'arrayBuffer'; cacheTtl?: number }): Promise<ArrayBuffer | null>;
-}
-
 export interface Env {
   /** Reputation table (manifest and chunks); later also the API cache. */
   REPUTATION: KVNamespace;

@@ -16,6 +16,7 @@ import { canonicalPath } from '../../src/policy/paths';
 import { REASON_DESCRIPTIONS } from '../../src/policy/reasons';
 import { formatIssues, parsePolicyText } from '../../src/policy/schema';
 import { TableStore } from '../../src/reputation/table-store';
+import type { KvReader } from '../../src/util/kv-reader';
 import { CliError } from '../errors';
 import { getText, type KvStore } from '../kv/store';
 import { info } from '../output';
@@ -24,16 +25,20 @@ import { kvFor, TARGET_OPTIONS } from '../target';
 export const LOOKUP_USAGE =
   'usage: ipgate lookup <ip> [--path /login] [--method GET] [--local | --remote] [--json]';
 
-/** The slice of the Workers KV API the table store uses, served from a CLI store. */
-export function asTableKv(store: KvStore) {
-  return {
-    async get(key: string, options: 'json' | { type: 'arrayBuffer' }): Promise<unknown> {
-      const bytes = await store.get(key);
-      if (bytes === null) return null;
-      if (options === 'json') return JSON.parse(new TextDecoder().decode(bytes));
+/** The KV reads the Worker's modules make, served from a CLI store. */
+export function asKvReader(store: KvStore): KvReader {
+  async function get(
+    key: string,
+    options: 'text' | 'json' | { type: 'arrayBuffer' },
+  ): Promise<unknown> {
+    const bytes = await store.get(key);
+    if (bytes === null) return null;
+    if (typeof options === 'object')
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    },
-  };
+    const text = new TextDecoder().decode(bytes);
+    return options === 'json' ? JSON.parse(text) : text;
+  }
+  return { get } as KvReader;
 }
 
 export async function lookupCommand(argv: string[]): Promise<number> {
@@ -70,7 +75,7 @@ export async function lookupCommand(argv: string[]): Promise<number> {
   }
 
   const tables = new TableStore();
-  const kv = asTableKv(kvFor('REPUTATION', flags, info)) as unknown as KVNamespace;
+  const kv = asKvReader(kvFor('REPUTATION', flags, info));
   const reputation: Reputation = await tables.lookup(ip, kv, {
     deadlineMs: 600_000,
     waitUntil: () => {},

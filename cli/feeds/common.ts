@@ -106,6 +106,8 @@ export function joinPath(base: string, field: string | undefined): string {
  * line by line (no record spans lines), so a broken line costs that line only.
  */
 export function parseCsvLine(line: string): string[] | string {
+  // Most lines have no quotes: a plain split is exact for them and far faster than a parser.
+  if (!line.includes('"')) return line.split(',');
   try {
     const [cells] = parse(line, { relax_column_count: true }) as string[][];
     return cells ?? [];

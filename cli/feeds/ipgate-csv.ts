@@ -20,12 +20,39 @@ export type { FeedProblem, FeedResult } from './types';
 
 export const CSV_COLUMNS = ['network', 'score', 'categories', 'country', 'asn', 'org'] as const;
 
-function parseRow(cells: string[], source: string): TableEntry | string {
-  const [network = '', score = '', categories = '', country = '', asn = '', org = ''] = cells.map(
-    (c) => c.trim(),
-  );
-  const net = parseNetwork(network);
+/**
+ * Parses one row. Rows with the same attributes share one record object (large feeds repeat a
+ * few combinations millions of times), which saves the table builder its interning work.
+ */
+function parseRow(
+  raw: string,
+  cells: string[],
+  source: string,
+  records: Map<string, ReputationRecord>,
+): TableEntry | string {
+  const net = parseNetwork(cells[0] ?? '');
   if (!net.ok) return `network: ${net.error}`;
+  // The text after the network is the record's key: identical rows share one record.
+  const key = raw.slice(raw.indexOf(',') + 1);
+  const cached = records.get(key);
+  if (cached) return { network: net.network, record: cached };
+  const [, score = '', categories = '', country = '', asn = '', org = ''] = cells.map((c) =>
+    c.trim(),
+  );
+  const record = parseAttributes(score, categories, country, asn, org, source);
+  if (typeof record === 'string') return record;
+  records.set(key, record);
+  return { network: net.network, record };
+}
+
+function parseAttributes(
+  score: string,
+  categories: string,
+  country: string,
+  asn: string,
+  org: string,
+  source: string,
+): ReputationRecord | string {
   const s = parseScore(score);
   if (s === null) return `score: "${score}" is not safe, low, moderate, dangerous, critical or 1–5`;
   const cats = categories === '' ? [] : categories.split('|').map((c) => c.trim().toLowerCase());
@@ -44,7 +71,7 @@ function parseRow(cells: string[], source: string): TableEntry | string {
     record.asn = n;
   }
   if (org !== '') record.org = org;
-  return { network: net.network, record: normalizeRecord(record) };
+  return normalizeRecord(record);
 }
 
 /**
@@ -57,17 +84,27 @@ export function parseIpgateCsv(text: string, mapping: FeedMapping | string): Fee
   const source = typeof mapping === 'string' ? mapping : mapping.source;
   const entries: TableEntry[] = [];
   const problems: FeedProblem[] = [];
+  const records = new Map<string, ReputationRecord>();
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
-    const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const first = raw.charCodeAt(0);
+    // Fast skip of blank and comment lines; only lines starting with white space need a trim.
+    if (Number.isNaN(first) || first === 35) return;
+    if (first <= 32) {
+      const trimmed = raw.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) return;
+    }
     const cells = parseCsvLine(raw);
     if (typeof cells === 'string') {
       problems.push({ line, message: cells });
       return;
     }
-    if (cells[0]?.trim().toLowerCase() === 'network') return;
+    if (
+      (first === 110 || first === 78 || first <= 32) &&
+      cells[0]?.trim().toLowerCase() === 'network'
+    )
+      return;
     if (cells.length > CSV_COLUMNS.length) {
       problems.push({
         line,
@@ -75,7 +112,7 @@ export function parseIpgateCsv(text: string, mapping: FeedMapping | string): Fee
       });
       return;
     }
-    const entry = parseRow(cells, source);
+    const entry = parseRow(raw, cells, source, records);
     if (typeof entry === 'string') problems.push({ line, message: entry });
     else entries.push(entry);
   });

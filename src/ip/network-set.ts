@@ -10,8 +10,6 @@ import type { TableChunk } from '../table/lookup';
 import type { Network } from './network';
 import type { IpAddress } from './parse';
 
-const LIST_GENERATION = 'list';
-
 export class NetworkSet {
   private readonly v4: TableChunk | null;
   private readonly v6: TableChunk | null;
@@ -28,14 +26,8 @@ export class NetworkSet {
     );
     let v4: TableChunk | null = null;
     let v6: TableChunk | null = null;
-    for (const chunk of encodeTable(built, {
-      generation: LIST_GENERATION,
-      maxIntervals: Number.MAX_SAFE_INTEGER,
-    })) {
-      const decoded = decodeChunk(chunk.bytes, {
-        generation: LIST_GENERATION,
-        family: chunk.family,
-      });
+    for (const chunk of encodeTable(built, { maxIntervals: Number.MAX_SAFE_INTEGER })) {
+      const decoded = decodeChunk(chunk.bytes, chunk);
       if (!decoded.ok) throw new Error(`network list could not be compiled: ${decoded.error}`);
       if (chunk.family === 4) v4 = decoded.chunk;
       else v6 = decoded.chunk;

@@ -4,7 +4,7 @@
  * Ranges use bigint: they are built once (CLI, policy compile), never per request.
  */
 import ipaddr from 'ipaddr.js';
-import { formatIpv4, formatIpv6Key, parseIp, parseIpv4 } from './parse';
+import { formatIpv4, formatIpv6Key, parseIpv4 } from './parse';
 
 export type Family = 4 | 6;
 
@@ -28,39 +28,51 @@ export function parseNetwork(text: string): NetworkResult {
   const slash = t.indexOf('/');
   const addrText = slash < 0 ? t : t.slice(0, slash);
   const lenText = slash < 0 ? null : t.slice(slash + 1);
-  const ip = parseIp(addrText);
-  if (!ip) return { ok: false, error: `not an IP address: ${JSON.stringify(addrText)}` };
-  const mappedV4 = ip.family === 4 && addrText.includes(':');
-  const max = ip.family === 4 ? 32 : 128;
-  let len = max;
-  if (lenText !== null) {
-    if (!/^\d{1,3}$/.test(lenText)) return { ok: false, error: `bad prefix length "${lenText}"` };
-    len = Number(lenText);
-    if (mappedV4) len -= 96;
-    if (len < 0 || len > max)
-      return { ok: false, error: `prefix length out of range: /${lenText}` };
+  if (lenText !== null && !/^\d{1,3}$/.test(lenText))
+    return { ok: false, error: `bad prefix length "${lenText}"` };
+  const v4 = parseIpv4(addrText);
+  if (v4) return ipv4Network(t, v4.v4, lenText === null ? 32 : Number(lenText), lenText);
+  const parts = ipv6Parts(addrText);
+  if (!parts) return { ok: false, error: `not an IP address: ${JSON.stringify(addrText)}` };
+  const p = (i: number) => parts[i] ?? 0;
+  const len = lenText === null ? 128 : Number(lenText);
+  if (p(0) === 0 && p(1) === 0 && p(2) === 0 && p(3) === 0 && p(4) === 0 && p(5) === 0xffff) {
+    // IPv4-mapped: fold to IPv4, as clients are.
+    return ipv4Network(t, ((p(6) << 16) | p(7)) >>> 0, len - 96, lenText);
   }
-  if (ip.family === 4) {
-    const bits = 32 - len;
-    const start = BigInt(ip.v4);
-    const hostMask = (1n << BigInt(bits)) - 1n;
-    if ((start & hostMask) !== 0n)
-      return { ok: false, error: `host bits set in ${t} (did you mean a network address?)` };
-    return { ok: true, network: { family: 4, start, end: start | hostMask, prefix: len } };
-  }
-  const full = ipaddr.IPv6.parse(addrText).toByteArray();
+  if (len > 128) return { ok: false, error: `prefix length out of range: /${lenText}` };
   let value = 0n;
-  for (const b of full) value = (value << 8n) | BigInt(b);
+  for (let i = 0; i < 8; i++) value = (value << 16n) | BigInt(p(i));
   const hostBits = BigInt(128 - len);
   if ((value & ((1n << hostBits) - 1n)) !== 0n)
     return { ok: false, error: `host bits set in ${t} (did you mean a network address?)` };
   const key = value >> 64n;
-  const keyHostBits = BigInt(Math.max(0, 64 - len));
-  const keyMask = (1n << keyHostBits) - 1n;
+  const keyMask = (1n << BigInt(Math.max(0, 64 - len))) - 1n;
   return {
     ok: true,
     network: { family: 6, start: key & ~keyMask & MASK64, end: key | keyMask, prefix: len },
   };
+}
+
+function ipv4Network(t: string, v: number, len: number, lenText: string | null): NetworkResult {
+  if (len < 0 || len > 32) return { ok: false, error: `prefix length out of range: /${lenText}` };
+  const size = 2 ** (32 - len);
+  if (v % size !== 0)
+    return { ok: false, error: `host bits set in ${t} (did you mean a network address?)` };
+  return {
+    ok: true,
+    network: { family: 4, start: BigInt(v), end: BigInt(v + size - 1), prefix: len },
+  };
+}
+
+/** The eight 16-bit groups of an IPv6 address (no zone id), or null. */
+function ipv6Parts(text: string): number[] | null {
+  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return null;
+  try {
+    return ipaddr.IPv6.parse(text).parts;
+  } catch {
+    return null;
+  }
 }
 
 /** True for four-part decimal IPv4 text (used to tell IPs from other list entries). */

@@ -31,15 +31,35 @@ export interface Ipv6Address {
 
 export type IpAddress = Ipv4Address | Ipv6Address;
 
-const DECIMAL_V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** Parses four-part decimal IPv4 without leading zeros; anything else is null. */
+/**
+ * Parses four-part decimal IPv4 without leading zeros; anything else is null. A hand-written
+ * scan rather than a regular expression: feeds parse millions of these.
+ */
 export function parseIpv4(text: string): Ipv4Address | null {
-  if (!DECIMAL_V4.test(text)) return null;
-  const parts = text.split('.');
-  let v = 0;
-  for (const p of parts) v = v * 256 + Number(p);
-  return { family: 4, v4: v >>> 0, text };
+  const n = text.length;
+  if (n < 7 || n > 15) return null;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255) return null;
+      value = value * 256 + part;
+      dots += 1;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return null; // leading zero
+      part = part * 10 + (c - 48);
+      digits += 1;
+      if (digits > 3) return null;
+    } else {
+      return null;
+    }
+  }
+  return dots === 4 ? { family: 4, v4: value >>> 0, text } : null;
 }
 
 /** Text of an unsigned 32-bit IPv4 value. */

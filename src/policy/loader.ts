@@ -14,8 +14,8 @@ import {
   POLICY_LOAD_DEADLINE_MS,
   POLICY_SOFT_TTL_MS,
 } from '../constants';
-import type { KvReader } from '../env';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
+import type { KvReader } from '../util/kv-reader';
 import { type CompiledPolicy, compilePolicy } from './compile';
 import { DEFAULT_POLICY_DOCUMENT } from './defaults';
 import { type PolicyIssue, parsePolicy, parsePolicyText } from './schema';
@@ -94,10 +94,7 @@ export class PolicyStore {
   }
 
   /** The policy to apply now; never throws, never waits longer than the load deadline. */
-  async current(
-    kv: KvReader,
-    waitUntil: (p: Promise<unknown>) => void,
-  ): Promise<CompiledPolicy> {
+  async current(kv: KvReader, waitUntil: (p: Promise<unknown>) => void): Promise<CompiledPolicy> {
     const age = this.now() - this.checkedAt;
     if (this.policy && age < this.softTtl) return this.policy;
     const refresh = this.refresh(kv);

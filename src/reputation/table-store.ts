@@ -6,9 +6,12 @@
  *   (the load goes on in the background, so the next request is warm).
  * - Warm: lookups are synchronous binary searches; no KV read per request.
  * - Refresh: every TABLE_REFRESH_INTERVAL_MS a request triggers a background manifest check.
- *   A new generation is loaded whole (every chunk, verified) beside the old one and swapped
- *   in at once; until then the old one keeps serving. Chunk keys carry the generation and each
- *   chunk names its generation inside, so two generations can never mix.
+ *   A new generation is loaded whole beside the old one and swapped in at once; until then the
+ *   old one keeps serving. Chunks are content-addressed, so the chunks the new manifest shares
+ *   with the old one are taken over as they are and only the others are read.
+ * - Integrity: a generation only ever holds chunks its own manifest names, each checked
+ *   against its entry (size, SHA-256) before decoding and against its key range after, so two
+ *   generations can never mix.
  * - Failure: a KV error, a missing or corrupt chunk is `error` (the policy's onError decides)
  *   and is retried after TABLE_RETRY_AFTER_MS, not on every request.
  */
@@ -22,8 +25,16 @@ import type { IpAddress } from '../ip/parse';
 import type { Reputation } from '../policy/decide';
 import { decodeChunk } from '../table/codec';
 import type { TableChunk } from '../table/lookup';
-import { findChunkFor, type Manifest, type ManifestChunk, parseManifest } from '../table/manifest';
+import {
+  expectedChunk,
+  findChunkFor,
+  type Manifest,
+  type ManifestChunk,
+  parseManifest,
+  verifyChunkBytes,
+} from '../table/manifest';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
+import type { KvReader } from '../util/kv-reader';
 
 /** One generation: its manifest and the chunks loaded so far. */
 interface Generation {
@@ -55,11 +66,6 @@ export interface TableStoreOptions {
   now?: () => number;
   refreshIntervalMs?: number;
   retryAfterMs?: number;
-}
-
-async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export class TableStore {
@@ -108,7 +114,7 @@ export class TableStore {
   }
 
   /** Looks up the address, loading what is missing within the deadline. */
-  async lookup(ip: IpAddress, kv: KVNamespace, options: LookupOptions): Promise<Reputation> {
+  async lookup(ip: IpAddress, kv: KvReader, options: LookupOptions): Promise<Reputation> {
     const deadlineAt = this.now() + options.deadlineMs;
     if (this.current === null) {
       if (this.now() - this.failedAt < this.retryAfter)
@@ -141,14 +147,14 @@ export class TableStore {
   }
 
   /** Starts a background check for a new generation when one is due. */
-  refreshIfDue(kv: KVNamespace, waitUntil: (p: Promise<unknown>) => void): void {
+  refreshIfDue(kv: KvReader, waitUntil: (p: Promise<unknown>) => void): void {
     if (this.current === null || this.manifestLoad) return;
     if (this.now() - this.checkedAt < this.refreshInterval) return;
     waitUntil(this.loadManifest(kv));
   }
 
   /** Reads the manifest now (deduplicated) and installs a new generation if there is one. */
-  loadManifest(kv: KVNamespace): Promise<void> {
+  loadManifest(kv: KvReader): Promise<void> {
     this.manifestLoad ??= this.readManifest(kv).finally(() => {
       this.manifestLoad = null;
     });
@@ -160,7 +166,7 @@ export class TableStore {
     this.failedAt = this.now();
   }
 
-  private async readManifest(kv: KVNamespace): Promise<void> {
+  private async readManifest(kv: KvReader): Promise<void> {
     let raw: unknown;
     try {
       raw = await kv.get(TABLE_MANIFEST_KEY, 'json');
@@ -192,7 +198,13 @@ export class TableStore {
       return;
     }
     // A new generation while serving: load it whole beside the old one, then swap.
-    const results = await Promise.all(manifest.chunks.map((c) => this.loadChunk(next, c, kv)));
+    for (const c of manifest.chunks) {
+      const shared = cur.chunks.get(c.key);
+      if (shared) next.chunks.set(c.key, shared);
+    }
+    const results = await Promise.all(
+      manifest.chunks.map((c) => next.chunks.get(c.key) ?? this.loadChunk(next, c, kv)),
+    );
     const failure = results.find((r): r is Error => r instanceof Error);
     if (failure) {
       this.checkedAt = this.now() - this.refreshInterval + this.retryAfter;
@@ -205,11 +217,11 @@ export class TableStore {
   private loadChunk(
     g: Generation,
     entry: ManifestChunk,
-    kv: KVNamespace,
+    kv: KvReader,
   ): Promise<TableChunk | Error> {
     let p = g.loading.get(entry.key);
     if (!p) {
-      p = this.readChunk(g, entry, kv).then((r) => {
+      p = this.readChunk(entry, kv).then((r) => {
         g.loading.delete(entry.key);
         if (r instanceof Error) {
           g.failedAt.set(entry.key, this.now());
@@ -224,11 +236,7 @@ export class TableStore {
     return p;
   }
 
-  private async readChunk(
-    g: Generation,
-    entry: ManifestChunk,
-    kv: KVNamespace,
-  ): Promise<TableChunk | Error> {
+  private async readChunk(entry: ManifestChunk, kv: KvReader): Promise<TableChunk | Error> {
     let buf: ArrayBuffer | null;
     try {
       buf = await kv.get(entry.key, { type: 'arrayBuffer', cacheTtl: TABLE_CHUNK_CACHE_TTL_S });
@@ -236,9 +244,9 @@ export class TableStore {
       return new Error(`chunk ${entry.key} read failed: ${errorMessage(e)}`);
     }
     if (buf === null) return new Error(`chunk ${entry.key} is missing`);
-    if (buf.byteLength !== entry.bytes || (await sha256Hex(buf)) !== entry.sha256)
-      return new Error(`chunk ${entry.key} does not match its manifest entry`);
-    const decoded = decodeChunk(buf, { generation: g.manifest.generation, family: entry.family });
+    const mismatch = await verifyChunkBytes(entry, buf);
+    if (mismatch) return new Error(mismatch);
+    const decoded = decodeChunk(buf, expectedChunk(entry));
     return decoded.ok ? decoded.chunk : new Error(`chunk ${entry.key} refused: ${decoded.error}`);
   }
 }

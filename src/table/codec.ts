@@ -9,15 +9,24 @@
  * far below KV's value limit, and a chunk decodes into typed-array views of the bytes KV handed
  * over, without a copy, on any little-endian host.
  *
+ * Chunks are content-addressed (their KV key is their SHA-256, see ./manifest.ts), so a chunk
+ * names no generation and its bytes depend only on its own intervals and key range. Where a
+ * family is cut into chunks is decided by the content too: a chunk starts at an interval whose
+ * start key hashes lower than its neighbours' (see `chunkStarts`), so a small change to the
+ * table moves no boundary far from it, most chunks of the next build are byte-identical to
+ * this one's, and a writer need not rewrite them.
+ *
  * Decoding is a trust boundary (KV content may be stale, cut short or written by another
  * version): `decodeChunk` checks every length, the ordering of the intervals, every attribute
- * index and the trailer's schema, and reports any problem as data. It never throws. Encoding
- * runs at build time and throws on input that could only come from a programming error.
+ * index, the trailer's schema and that the chunk covers the key range the manifest gives it,
+ * and reports any problem as data. It never throws. Encoding runs at build time and throws on
+ * input that could only come from a programming error.
  */
 import { z } from 'zod';
 import {
   TABLE_CHUNK_MAX_BYTES,
   TABLE_CHUNK_MAX_INTERVALS,
+  TABLE_CHUNK_MIN_DIVISOR,
   TABLE_FORMAT_VERSION,
   TABLE_HEADER_BYTES,
   TABLE_MAGIC,
@@ -27,7 +36,7 @@ import {
 import type { Family } from '../ip/network';
 import { normalizeRecord, type ReputationRecord, recordSchema } from '../reputation/record';
 import type { BuiltTable, Interval } from './build';
-import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
+import { formatKey, keyHi, keyLo, maxKey, parseKey } from './keys';
 import { type AttributeIndex, TableChunk } from './lookup';
 
 /** Byte offsets of the header fields (all little-endian). */
@@ -54,6 +63,7 @@ const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface EncodedChunk {
   family: Family;
+  /** Position among its family's chunks, from 0. */
   index: number;
   /** First and last key this chunk answers for (inclusive). */
   from: bigint;
@@ -77,52 +87,111 @@ export type DecodeResult = { ok: true; chunk: TableChunk } | { ok: false; error:
 export type HeaderResult = { ok: true; header: ChunkHeader } | { ok: false; error: string };
 
 export interface EncodeOptions {
-  generation: string;
   /** Most intervals per chunk (default TABLE_CHUNK_MAX_INTERVALS). */
   maxIntervals?: number;
 }
 
 /**
- * Splits each family's intervals into chunks of at most `maxIntervals`, balanced in size. The
- * chunks of a family cover its whole key space without gaps: the first starts at key 0, each
- * next one where the previous ended, the last ends at the largest key. A family with no
- * intervals still gets one (empty) chunk, so every key has a chunk.
+ * Splits each family's intervals into chunks of at most `maxIntervals` at content-defined
+ * boundaries (`chunkStarts`). The chunks of a family cover its whole key space without gaps:
+ * the first starts at key 0, each next one at its first interval's start, right after the
+ * previous one ends, and the last ends at the largest key. A family with no intervals still
+ * gets one (empty) chunk, so every key has a chunk.
  */
-export function encodeTable(built: BuiltTable, opts: EncodeOptions): EncodedChunk[] {
+export function encodeTable(built: BuiltTable, opts: EncodeOptions = {}): EncodedChunk[] {
   const maxIntervals = opts.maxIntervals ?? TABLE_CHUNK_MAX_INTERVALS;
   if (!Number.isSafeInteger(maxIntervals) || maxIntervals < 1)
     throw new RangeError(`maxIntervals must be a positive integer, got ${maxIntervals}`);
-  checkGeneration(opts.generation);
-  return [
-    ...encodeFamily(4, built.v4, opts.generation, maxIntervals),
-    ...encodeFamily(6, built.v6, opts.generation, maxIntervals),
-  ];
+  return [...encodeFamily(4, built.v4, maxIntervals), ...encodeFamily(6, built.v6, maxIntervals)];
 }
 
 function encodeFamily(
   family: Family,
   intervals: readonly Interval[],
-  generation: string,
   maxIntervals: number,
 ): EncodedChunk[] {
-  const n = intervals.length;
-  const chunkCount = Math.max(1, Math.ceil(n / maxIntervals));
-  const cut = (k: number) => Math.floor((k * n) / chunkCount);
+  const starts = chunkStarts(family, intervals, maxIntervals);
   const out: EncodedChunk[] = [];
-  for (let k = 0; k < chunkCount; k++) {
-    const part = intervals.slice(cut(k), cut(k + 1));
-    const next = intervals[cut(k + 1)];
+  for (let k = 0; k < starts.length; k++) {
+    const first = starts[k] as number;
+    const end = starts[k + 1] ?? intervals.length;
+    const part = intervals.slice(first, end);
+    const next = intervals[end];
     const from = k === 0 ? 0n : (part[0]?.start ?? 0n);
-    const to = k === chunkCount - 1 || !next ? maxKey(family) : next.start - 1n;
-    const bytes = encodeChunk({ family, generation, from, to, intervals: part });
+    const to = next ? next.start - 1n : maxKey(family);
+    const bytes = encodeChunk({ family, from, to, intervals: part });
     out.push({ family, index: k, from, to, count: part.length, bytes });
   }
   return out;
 }
 
+/**
+ * Index of the first interval of each chunk (the first is 0). A chunk starts at interval i when
+ * i's start key hashes lower than the keys of the `reach` = maxIntervals /
+ * TABLE_CHUNK_MIN_DIVISOR intervals on either side (a local minimum; ties go to the lower
+ * index, and i needs `reach` intervals on both sides), which puts starts at least reach + 1 and
+ * on average about 2 * reach + 1 apart; a run between two such starts that is longer than
+ * maxIntervals is cut into equal chunks. Whether i starts a chunk depends only on the keys near i, so an edit to the
+ * table moves at most the boundaries within `reach` intervals of it and the chunks further
+ * away keep their bytes (unless the edit makes a chunk overflow, which is rare).
+ */
+export function chunkStarts(
+  family: Family,
+  intervals: readonly Interval[],
+  maxIntervals: number,
+): number[] {
+  const n = intervals.length;
+  const reach = Math.max(1, Math.floor(maxIntervals / TABLE_CHUNK_MIN_DIVISOR));
+  const hash = new Uint32Array(n);
+  for (let i = 0; i < n; i++) hash[i] = boundaryHash(family, (intervals[i] as Interval).start);
+  // Distance to the nearest lower (or, on the left, equal) hash, by two monotonic stacks.
+  const left = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const right = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const stack = new Int32Array(n);
+  let top = 0;
+  for (let i = 0; i < n; i++) {
+    const h = hash[i] as number;
+    while (top > 0 && (hash[stack[top - 1] as number] as number) > h) top--;
+    if (top > 0) left[i] = i - (stack[top - 1] as number);
+    stack[top++] = i;
+  }
+  top = 0;
+  for (let i = n - 1; i >= 0; i--) {
+    const h = hash[i] as number;
+    while (top > 0 && (hash[stack[top - 1] as number] as number) >= h) top--;
+    if (top > 0) right[i] = (stack[top - 1] as number) - i;
+    stack[top++] = i;
+  }
+  const starts = [0];
+  const cutBefore = (end: number) => {
+    const from = starts[starts.length - 1] as number;
+    const pieces = Math.ceil((end - from) / maxIntervals);
+    for (let p = 1; p < pieces; p++) starts.push(from + Math.floor(((end - from) * p) / pieces));
+    if (end < n) starts.push(end);
+  };
+  for (let i = reach; i + reach < n; i++)
+    if (i > 0 && (left[i] as number) > reach && (right[i] as number) > reach) cutBefore(i);
+  cutBefore(n);
+  return starts;
+}
+
+/** A uniform unsigned 32-bit hash of a key (murmur3's finalizer; IPv6 folds both halves). */
+function boundaryHash(family: Family, key: bigint): number {
+  return family === 4 ? mix32(Number(key)) : mix32(keyHi(key) ^ mix32(keyLo(key)));
+}
+
+function mix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85eb_ca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2_ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 export interface ChunkInput {
   family: Family;
-  generation: string;
   from: bigint;
   to: bigint;
   /** Sorted, non-overlapping, all within `from..to`. */
@@ -131,8 +200,7 @@ export interface ChunkInput {
 
 /** Encodes one chunk. Throws RangeError on intervals or records the decoder would refuse. */
 export function encodeChunk(input: ChunkInput): Uint8Array {
-  const { family, generation, from, to, intervals } = input;
-  checkGeneration(generation);
+  const { family, from, to, intervals } = input;
   if (family !== 4 && family !== 6) throw new RangeError(`unknown address family ${family}`);
   if (from < 0n || to > maxKey(family) || from > to)
     throw new RangeError(
@@ -145,7 +213,6 @@ export function encodeChunk(input: ChunkInput): Uint8Array {
   const width = records.length <= U8_LIMIT ? 1 : records.length <= U16_LIMIT ? 2 : 4;
   const trailer = new TextEncoder().encode(
     JSON.stringify({
-      generation,
       family,
       from: formatKey(family, from),
       to: formatKey(family, to),
@@ -203,13 +270,6 @@ export function encodeChunk(input: ChunkInput): Uint8Array {
   return bytes;
 }
 
-function checkGeneration(generation: string): void {
-  if (!isValidGeneration(generation))
-    throw new RangeError(
-      `generation must match [A-Za-z0-9._-]{1,64}, got ${JSON.stringify(generation)}`,
-    );
-}
-
 function checkIntervals(
   family: Family,
   from: bigint,
@@ -265,7 +325,6 @@ function dictionary(intervals: readonly Interval[]): {
 
 const trailerSchema = z
   .object({
-    generation: z.string(),
     family: z.union([z.literal(4), z.literal(6)]),
     from: z.string(),
     to: z.string(),
@@ -282,13 +341,20 @@ export function readChunkHeader(buf: ArrayBuffer | ArrayBufferView): HeaderResul
   return readHeader(bytes);
 }
 
+/** What the manifest entry says a chunk is: its family and the key range it answers for. */
+export interface ExpectedChunk {
+  family: Family;
+  from: bigint;
+  to: bigint;
+}
+
 /**
- * Decodes and validates one chunk. `expect` names the generation and family the manifest says
- * this chunk belongs to; a chunk of another generation or family is refused.
+ * Decodes and validates one chunk. `expect` comes from the manifest entry that named the
+ * chunk; a chunk of another family or key range is refused.
  */
 export function decodeChunk(
   buf: ArrayBuffer | ArrayBufferView,
-  expect: { generation: string; family: Family },
+  expect: ExpectedChunk,
 ): DecodeResult {
   try {
     return decode(buf, expect);
@@ -297,10 +363,7 @@ export function decodeChunk(
   }
 }
 
-function decode(
-  buf: ArrayBuffer | ArrayBufferView,
-  expect: { generation: string; family: Family },
-): DecodeResult {
+function decode(buf: ArrayBuffer | ArrayBufferView, expect: ExpectedChunk): DecodeResult {
   const bytes = asBytes(buf);
   if (!bytes) return fail('chunk is not an ArrayBuffer or a byte view');
   const head = readHeader(bytes);
@@ -326,16 +389,17 @@ function decode(
     return fail(`trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`);
   }
   const t = trailer.data;
-  if (t.generation !== expect.generation)
-    return fail(
-      `chunk belongs to generation ${JSON.stringify(t.generation)}, expected ${JSON.stringify(expect.generation)}`,
-    );
   if (t.family !== h.family)
     return fail(`trailer says ${familyName(t.family)}, header says ${familyName(h.family)}`);
   const from = parseKey(h.family, t.from);
   const to = parseKey(h.family, t.to);
   if (from === null || to === null || from > to)
     return fail(`trailer key range ${JSON.stringify(t.from)}..${JSON.stringify(t.to)} is invalid`);
+  if (from !== expect.from || to !== expect.to)
+    return fail(
+      `chunk covers ${t.from}..${t.to}, expected ${formatKey(h.family, expect.from)}..` +
+        formatKey(h.family, expect.to),
+    );
   if (t.records.length !== h.recordCount)
     return fail(`trailer has ${t.records.length} records, header says ${h.recordCount}`);
 
@@ -346,7 +410,6 @@ function decode(
     ok: true,
     chunk: new TableChunk({
       family: h.family,
-      generation: t.generation,
       from,
       to,
       ...words,

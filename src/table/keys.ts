@@ -18,7 +18,7 @@ const V4_TEXT = /^(0|[1-9]\d{0,9})$/;
 const V6_TEXT = /^[0-9a-f]{16}$/;
 const GENERATION = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** A generation names one complete table in KV; it becomes part of every chunk key. */
+/** A generation names one complete table in KV (the manifest's `generation`). */
 export function isValidGeneration(text: unknown): text is string {
   return typeof text === 'string' && GENERATION.test(text);
 }

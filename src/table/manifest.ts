@@ -2,16 +2,20 @@
  * The table manifest: the one KV value (TABLE_MANIFEST_KEY) that names the current generation
  * and lists its chunks, with each chunk's key range, size and SHA-256.
  *
- * KV has no transactions, so the CLI writes every chunk of a new generation under fresh keys
- * first and replaces the manifest last; a reader that follows the manifest never sees half a
- * table, and chunk keys of old generations can simply expire. Chunk bounds are strings in JSON
+ * Chunks are content-addressed: a chunk's key is its family and the SHA-256 of its bytes, so a
+ * key's value never changes and two generations share every chunk they have in common. KV has
+ * no transactions, so the CLI writes the chunks a new generation lacks first and replaces the
+ * manifest last. A reader loads only the chunks its manifest names and checks each one's size
+ * and hash against the entry before decoding it, so it never sees half a table nor mixes two
+ * generations; chunks no manifest names any more can be deleted after a grace period (readers
+ * may still hold the previous manifest). Chunk bounds are strings in JSON
  * (IPv4 decimal, IPv6 16 hex digits, see ./keys.ts), so a manifest stays readable and exact;
  * lookups compare numbers from a compiled form that is built once per manifest object and
  * cached, so finding the chunk for a key is a short binary search over typed arrays.
  *
- * `parseManifest` is a trust boundary: it checks the schema and that each family's chunks are
- * numbered 0…n-1 and cover the whole key space without gaps or overlaps, and names the path
- * of each problem.
+ * `parseManifest` is a trust boundary: it checks the schema, that each chunk key is the one its
+ * family and hash give, that each family's chunks are numbered 0…n-1 and cover the whole key
+ * space without gaps or overlaps, and names the path of each problem.
  */
 import { z } from 'zod';
 import {
@@ -24,7 +28,7 @@ import {
 } from '../constants';
 import type { Family } from '../ip/network';
 import type { IpAddress } from '../ip/parse';
-import type { EncodedChunk } from './codec';
+import type { EncodedChunk, ExpectedChunk } from './codec';
 import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -94,14 +98,19 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-/** KV key of one chunk. */
-export function chunkKey(generation: string, family: Family, index: number): string {
-  return `${TABLE_CHUNK_PREFIX}${generation}:${family}:${index}`;
+/** KV key of a chunk: its family and the lower-case hex SHA-256 of its bytes. */
+export function chunkKey(family: Family, sha256: string): string {
+  return `${TABLE_CHUNK_PREFIX}${family}:${sha256}`;
 }
 
 function checkChunks(m: Manifest, ctx: z.RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string) =>
     ctx.addIssue({ code: 'custom', path, message });
+  const seen = new Set<string>();
+  m.chunks.forEach((c, at) => {
+    if (seen.has(c.key)) issue(['chunks', at, 'key'], 'names the same chunk as an earlier entry');
+    seen.add(c.key);
+  });
   for (const family of [4, 6] as const) {
     const mine = m.chunks
       .map((c, at) => ({ c, at }))
@@ -121,8 +130,8 @@ function checkChunks(m: Manifest, ctx: z.RefinementCtx): void {
           ['chunks', at, 'index'],
           `IPv${family} chunk indexes must run 0…${mine.length - 1} once each`,
         );
-      const key = chunkKey(m.generation, family, c.index);
-      if (isValidGeneration(m.generation) && c.key !== key)
+      const key = chunkKey(family, c.sha256);
+      if (SHA256_HEX.test(c.sha256) && c.key !== key)
         issue(['chunks', at, 'key'], `expected ${JSON.stringify(key)}`);
       const from = parseKey(family, c.from);
       const to = parseKey(family, c.to);
@@ -174,20 +183,33 @@ export async function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<s
   return hex;
 }
 
-/** Null when `bytes` are the chunk the entry describes (size and SHA-256), else the problem. */
+/**
+ * Null when `bytes` are the chunk the entry describes (size and SHA-256), else the problem. A
+ * reader calls it before `decodeChunk`: it is what ties the bytes to this manifest.
+ */
 export async function verifyChunkBytes(
   entry: ManifestChunk,
   bytes: ArrayBuffer | ArrayBufferView,
 ): Promise<string | null> {
+  const problem = `chunk ${entry.key} does not match its manifest entry`;
   if (bytes.byteLength !== entry.bytes)
-    return `chunk ${entry.key} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`;
+    return `${problem}: ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`;
   const sha = await sha256Hex(bytes);
-  return sha === entry.sha256 ? null : `chunk ${entry.key} does not match its SHA-256`;
+  return sha === entry.sha256 ? null : `${problem}: its SHA-256 differs`;
+}
+
+/** What `decodeChunk` must find in the chunk a validated manifest entry names. */
+export function expectedChunk(entry: ManifestChunk): ExpectedChunk {
+  return {
+    family: entry.family,
+    from: parseKey(entry.family, entry.from) ?? 0n,
+    to: parseKey(entry.family, entry.to) ?? 0n,
+  };
 }
 
 /**
- * The manifest for the chunks of one `encodeTable` run. Throws if the chunks do not form a
- * complete table of `generation` (a programming error, not bad input).
+ * The manifest for the chunks of one `encodeTable` run, named `generation`. Throws if the
+ * chunks do not form a complete table (a programming error, not bad input).
  */
 export async function buildManifest(
   generation: string,
@@ -196,15 +218,16 @@ export async function buildManifest(
 ): Promise<Manifest> {
   const entries: ManifestChunk[] = [];
   for (const c of chunks) {
+    const sha256 = await sha256Hex(c.bytes);
     entries.push({
-      key: chunkKey(generation, c.family, c.index),
+      key: chunkKey(c.family, sha256),
       family: c.family,
       index: c.index,
       from: formatKey(c.family, c.from),
       to: formatKey(c.family, c.to),
       count: c.count,
       bytes: c.bytes.byteLength,
-      sha256: await sha256Hex(c.bytes),
+      sha256,
     });
   }
   const sum = (f: Family) => chunks.filter((c) => c.family === f).reduce((n, c) => n + c.count, 0);

@@ -3,8 +3,9 @@
  * address. Pure (no KV, no clock): the Worker's loader decides what to fetch and when, and
  * hands the decoded chunks in.
  *
- * Chunks are checked against their manifest entry when added (generation, family, key range,
- * interval count), so a chunk can never answer for keys the manifest gave to another. A key
+ * Chunks are checked against their manifest entry when added (family, key range, interval
+ * count), so a chunk can never answer for keys the manifest gave to another; that the chunk's
+ * bytes are the ones the entry names (size, SHA-256) the loader checks before decoding. A key
  * whose chunk is not loaded yields CHUNK_NOT_LOADED, distinct from null ("no interval holds
  * this key"), so a caller can tell "clean" from "not known yet".
  */
@@ -63,8 +64,6 @@ export class TableSet {
     const found = this.locate(key);
     if (!found) return `chunk ${key} is not in manifest generation ${this.manifest.generation}`;
     const { entry, slots, position } = found;
-    if (chunk.generation !== this.manifest.generation)
-      return `chunk ${key} is from generation ${chunk.generation}`;
     if (chunk.family !== entry.family) return `chunk ${key} holds IPv${chunk.family} keys`;
     const b = chunkBounds(entry);
     if (

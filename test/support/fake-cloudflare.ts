@@ -70,8 +70,8 @@ export async function startFakeCloudflare(options: FakeCloudflareOptions): Promi
   };
   const violations: string[] = [];
   const ns = (id: string) => {
-    let m = namespaces.get(id);
-    if (!m) namespaces.set(id, (m = new Map()));
+    const m = namespaces.get(id) ?? new Map<string, Buffer>();
+    namespaces.set(id, m);
     return m;
   };
 

@@ -9,7 +9,6 @@ import { cli } from '../support';
 const TOKEN = 'test-token-not-secret';
 const ACCOUNT = 'acc123';
 const REPUTATION_NS = '00000000000000000000000000000000';
-const POLICY_NS = '00000000000000000000000000000001';
 let fake: FakeCloudflare;
 let env: Record<string, string>;
 
@@ -80,6 +79,9 @@ describe('remote', () => {
     expect(r.code).toBe(0);
     expect(fake.violations).toEqual([]);
     expect(fake.stats.rateLimited).toBeGreaterThan(0);
+    // Not a terminal: progress as plain lines, and the retries said out loud.
+    expect(r.stderr).toMatch(/writing chunks to remote REPUTATION \(0+\): \d+\/\d+ done/);
+    expect(r.stderr).toMatch(/Cloudflare API answered 429; retrying/);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ target: 'remote', dryRun: false, unchanged: 0 });
     expect(report.scores).toMatchObject({ critical: 1, dangerous: 1, safe: 1, unknown: 2 });

@@ -1,6 +1,7 @@
 /**
  * The table store against real local KV: cold load, warm lookups without KV reads, background
- * refresh to a new generation, and no mixing of two generations' chunks during a flip.
+ * refresh to a new generation (reading only the chunks it does not share with the old one),
+ * and no mixing of two generations' chunks during a flip.
  */
 import { describe, expect, it } from 'vitest';
 import { TABLE_MANIFEST_KEY } from '../../../src/constants';
@@ -18,9 +19,13 @@ const ip = (text: string): IpAddress => {
 const spreadAddress = (i: number) => `${1 + Math.floor(i / 3)}.${(i % 3) * 50}.7.1`;
 
 /** Many single-address rows, so that with small chunks the table has several. */
-function spreadCsv(score: string, count = 600): string {
+function spreadCsv(
+  score: string,
+  count = 600,
+  scoreOf: (i: number) => string = () => score,
+): string {
   const rows = ['network,score,categories,country,asn,org'];
-  for (let i = 0; i < count; i++) rows.push(`${spreadAddress(i)},${score},,,,`);
+  for (let i = 0; i < count; i++) rows.push(`${spreadAddress(i)},${scoreOf(i)},,,,`);
   return rows.join('\n');
 }
 
@@ -125,6 +130,41 @@ describe('TableStore', () => {
         record: { source: 'gen-b', score: 'safe' },
       });
     }
+  });
+
+  it('refreshes to a generation that shares chunks by reading only the changed ones', async () => {
+    const clock = { now: 0 };
+    await seedTable(spreadCsv('critical'), {
+      source: 'feed',
+      generation: 'share-a',
+      maxIntervals: 100,
+    });
+    const { kv, reads } = countingKv(testEnv.REPUTATION);
+    const store = new TableStore({ now: () => clock.now });
+    for (let i = 0; i < 600; i++) await store.lookup(ip(spreadAddress(i)), kv, opts);
+    await store.lookup(ip('2001:db8::1'), kv, opts);
+    const before = store.status();
+    expect(before.chunks).toBeGreaterThan(4);
+    expect(before.loadedChunks).toBe(before.chunks);
+
+    await seedTable(
+      spreadCsv('critical', 600, (i) => (i === 300 ? 'safe' : 'critical')),
+      { source: 'feed', generation: 'share-b', maxIntervals: 100 },
+    );
+    reads.length = 0;
+    clock.now += 31_000;
+    const pending: Promise<unknown>[] = [];
+    store.refreshIfDue(kv, (p) => pending.push(p));
+    await Promise.all(pending);
+
+    expect(store.status()).toMatchObject({ generation: 'share-b', state: 'ready' });
+    expect(store.status().loadedChunks).toBe(store.status().chunks);
+    expect(reads[0]).toBe(TABLE_MANIFEST_KEY);
+    expect(reads.length - 1).toBeGreaterThanOrEqual(1);
+    expect(reads.length - 1).toBeLessThanOrEqual(2);
+    expect(store.peek(ip(spreadAddress(300)))).toMatchObject({ record: { score: 'safe' } });
+    for (const i of [0, 299, 301, 599])
+      expect(store.peek(ip(spreadAddress(i)))).toMatchObject({ record: { score: 'critical' } });
   });
 
   it('keeps the old generation when the new one cannot be loaded', async () => {

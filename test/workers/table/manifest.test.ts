@@ -8,6 +8,7 @@ import {
   buildManifest,
   chunkBounds,
   chunkKey,
+  expectedChunk,
   findChunk,
   findChunkFor,
   type Manifest,
@@ -23,8 +24,11 @@ const entries = [
   ...Array.from({ length: 9 }, (_, i) => entry(`10.${i}.0.0/16`, rec(i))),
   ...Array.from({ length: 5 }, (_, i) => entry(`2001:db8:${i}::/48`, rec(i))),
 ];
-const chunks = encodeTable(buildTable(entries), { generation: GEN, maxIntervals: 4 });
+const chunks = encodeTable(buildTable(entries), { maxIntervals: 4 });
 const manifest = await buildManifest(GEN, chunks, new Date('2024-05-01T00:00:00Z'));
+/** Positions in `manifest.chunks` of the last IPv4 and the first IPv6 chunk. */
+const LAST4 = chunks.filter((c) => c.family === 4).length - 1;
+const FIRST6 = LAST4 + 1;
 
 // biome-ignore lint/suspicious/noExplicitAny: the cases poke at arbitrary fields of raw JSON
 type RawJson = Record<string, any>;
@@ -48,20 +52,39 @@ describe('buildManifest', () => {
     expect(manifest.generation).toBe(GEN);
     expect(manifest.createdAt).toBe('2024-05-01T00:00:00.000Z');
     expect(manifest.counts).toEqual({ v4: 9, v6: 5 });
-    expect(manifest.chunks.map((c) => c.key)).toEqual([
-      `${TABLE_CHUNK_PREFIX}${GEN}:4:0`,
-      `${TABLE_CHUNK_PREFIX}${GEN}:4:1`,
-      `${TABLE_CHUNK_PREFIX}${GEN}:4:2`,
-      `${TABLE_CHUNK_PREFIX}${GEN}:6:0`,
-      `${TABLE_CHUNK_PREFIX}${GEN}:6:1`,
-    ]);
-    const first = manifest.chunks[0];
-    expect(first).toMatchObject({ family: 4, index: 0, from: '0', count: 3 });
-    expect(first?.bytes).toBe(chunks[0]?.bytes.byteLength);
-    expect(first?.sha256).toBe(await sha256Hex(chunks[0]?.bytes ?? new Uint8Array()));
-    expect(manifest.chunks[2]?.to).toBe('4294967295');
-    expect(manifest.chunks[3]?.from).toBe('0000000000000000');
-    expect(manifest.chunks[4]?.to).toBe('ffffffffffffffff');
+    // Enough chunks per family for the cases below to name distinct ones.
+    expect(LAST4).toBeGreaterThanOrEqual(2);
+    expect(manifest.chunks.length - FIRST6).toBeGreaterThanOrEqual(2);
+    expect(manifest.chunks).toHaveLength(chunks.length);
+    for (const [k, c] of chunks.entries()) {
+      const e = manifest.chunks[k];
+      const sha = await sha256Hex(c.bytes);
+      expect(e).toMatchObject({
+        key: `${TABLE_CHUNK_PREFIX}${c.family}:${sha}`,
+        family: c.family,
+        index: c.index,
+        count: c.count,
+        bytes: c.bytes.byteLength,
+        sha256: sha,
+      });
+    }
+    expect(manifest.chunks[0]).toMatchObject({ family: 4, index: 0, from: '0' });
+    expect(manifest.chunks[LAST4]?.to).toBe('4294967295');
+    expect(manifest.chunks[FIRST6]).toMatchObject({
+      family: 6,
+      index: 0,
+      from: '0000000000000000',
+    });
+    expect(manifest.chunks[manifest.chunks.length - 1]?.to).toBe('ffffffffffffffff');
+  });
+
+  it('gives another generation of the same table the very same chunk keys', async () => {
+    const again = await buildManifest(
+      'gen-2',
+      encodeTable(buildTable(entries), { maxIntervals: 4 }),
+      new Date(0),
+    );
+    expect(again.chunks.map((c) => c.key)).toEqual(manifest.chunks.map((c) => c.key));
   });
 
   it('hashes with SHA-256', async () => {
@@ -76,8 +99,9 @@ describe('buildManifest', () => {
     );
   });
 
-  it('names chunk keys after generation, family and index', () => {
-    expect(chunkKey('g1', 6, 3)).toBe('table:chunk:g1:6:3');
+  it('names chunk keys after family and SHA-256', () => {
+    const sha = 'ab'.repeat(32);
+    expect(chunkKey(6, sha)).toBe(`table:chunk:6:${sha}`);
   });
 });
 
@@ -106,13 +130,38 @@ describe('parseManifest', () => {
     ['sha256', (m) => (m.chunks[0].sha256 = 'XYZ'), /^chunks\[0\]\.sha256: expected 64/],
     ['bytes', (m) => (m.chunks[0].bytes = 12), /^chunks\[0\]\.bytes: /],
     ['count', (m) => (m.chunks[2].count = 1.5), /^chunks\[2\]\.count: /],
-    ['key', (m) => (m.chunks[1].key = 'table:chunk:other:4:1'), /^chunks\[1\]\.key: expected/],
+    [
+      'key of the generation-named form',
+      (m) => (m.chunks[1].key = `table:chunk:${GEN}:4:1`),
+      /^chunks\[1\]\.key: expected "table:chunk:4:[0-9a-f]{64}"$/,
+    ],
+    [
+      'key of another hash',
+      (m) => (m.chunks[0].sha256 = 'f'.repeat(64)),
+      /^chunks\[0\]\.key: expected "table:chunk:4:f{64}"$/,
+    ],
+    [
+      'key of another family',
+      (m) => (m.chunks[FIRST6].key = m.chunks[FIRST6].key.replace(':6:', ':4:')),
+      new RegExp(`^chunks\\[${FIRST6}\\]\\.key: expected "table:chunk:6:`),
+    ],
+    [
+      'duplicate chunk',
+      (m) => m.chunks.push({ ...m.chunks[0] }),
+      new RegExp(
+        `chunks\\[${manifest.chunks.length}\\]\\.key: names the same chunk as an earlier entry`,
+      ),
+    ],
     [
       'v4 from text',
       (m) => (m.chunks[1].from = '0x10'),
       /^chunks\[1\]\.from: expected the decimal/,
     ],
-    ['v6 to text', (m) => (m.chunks[3].to = 'FFFF'), /^chunks\[3\]\.to: expected 16 lower-case/],
+    [
+      'v6 to text',
+      (m) => (m.chunks[FIRST6].to = 'FFFF'),
+      new RegExp(`^chunks\\[${FIRST6}\\]\\.to: expected 16 lower-case`),
+    ],
     [
       'gap',
       (m) => (m.chunks[1].from = String(Number(m.chunks[1].from) + 1)),
@@ -120,10 +169,14 @@ describe('parseManifest', () => {
     ],
     [
       'first from',
-      (m) => (m.chunks[3].from = '0000000000000001'),
-      /^chunks\[3\]\.from: the first IPv6/,
+      (m) => (m.chunks[FIRST6].from = '0000000000000001'),
+      new RegExp(`^chunks\\[${FIRST6}\\]\\.from: the first IPv6`),
     ],
-    ['last to', (m) => (m.chunks[2].to = '4294967294'), /^chunks\[2\]\.to: the last IPv4 chunk/],
+    [
+      'last to',
+      (m) => (m.chunks[LAST4].to = '4294967294'),
+      new RegExp(`^chunks\\[${LAST4}\\]\\.to: the last IPv4 chunk`),
+    ],
     [
       'inverted',
       (m) => (m.chunks[1].to = String(Number(m.chunks[1].from) - 1)),
@@ -131,13 +184,10 @@ describe('parseManifest', () => {
     ],
     [
       'duplicate index',
-      (m) => {
-        m.chunks[1].index = 0;
-        m.chunks[1].key = chunkKey(GEN, 4, 0);
-      },
-      /chunks\[\d\]\.index: IPv4 chunk indexes must run 0…2/,
+      (m) => (m.chunks[1].index = 0),
+      new RegExp(`chunks\\[\\d\\]\\.index: IPv4 chunk indexes must run 0…${LAST4}`),
     ],
-    ['no v6 chunks', (m) => (m.chunks = m.chunks.slice(0, 3)), /^chunks: no IPv6 chunk/],
+    ['no v6 chunks', (m) => (m.chunks = m.chunks.slice(0, FIRST6)), /^chunks: no IPv6 chunk/],
   ];
   for (const [name, change, pattern] of cases)
     it(`reports ${name} with its path`, () => {
@@ -158,9 +208,22 @@ describe('parseManifest', () => {
       }),
     );
     expect(error).toMatch(/format: /);
-    expect(error.split('; ').length).toBe(6);
+    expect(error.split('; ').length).toBe(1 + manifest.chunks.length);
     const many = errorOf(variant((m) => (m.chunks = Array.from({ length: 20 }, () => ({})))));
     expect(many).toMatch(/; and \d+ more$/);
+  });
+});
+
+describe('expectedChunk', () => {
+  it('gives the family and key range decodeChunk must find', () => {
+    const e = manifest.chunks[FIRST6];
+    if (!e) throw new Error('no chunk');
+    const x = expectedChunk(e);
+    expect(x.family).toBe(6);
+    expect(x.from).toBe(0n);
+    expect(x.to).toBe(BigInt(`0x${e.to}`));
+    const c = chunks[FIRST6];
+    expect(c && [c.from, c.to]).toEqual([x.from, x.to]);
   });
 });
 
@@ -201,7 +264,7 @@ describe('finding chunks', () => {
   it('splits IPv6 chunk boundaries below the upper 32 bits correctly', async () => {
     // Chunk starts that share their upper half exercise the directory's tie on `hi`.
     const close = Array.from({ length: 6 }, (_, i) => entry(`2001:db8:0:${i}::/64`, rec(i)));
-    const cs = encodeTable(buildTable(close), { generation: GEN, maxIntervals: 1 });
+    const cs = encodeTable(buildTable(close), { maxIntervals: 1 });
     const m: Manifest = await buildManifest(GEN, cs, new Date(0));
     for (const c of m.chunks.filter((x) => x.family === 6)) {
       const b = chunkBounds(c);
@@ -219,7 +282,11 @@ describe('verifyChunkBytes', () => {
     expect(await verifyChunkBytes(e, bytes)).toBeNull();
     const changed = bytes.slice();
     changed[40] = (changed[40] as number) ^ 1;
-    expect(await verifyChunkBytes(e, changed)).toMatch(/SHA-256/);
-    expect(await verifyChunkBytes(e, bytes.subarray(1))).toMatch(/bytes, the manifest says/);
+    expect(await verifyChunkBytes(e, changed)).toMatch(
+      /does not match its manifest entry: its SHA-256 differs/,
+    );
+    expect(await verifyChunkBytes(e, bytes.subarray(1))).toMatch(
+      /does not match its manifest entry: \d+ bytes, the manifest says/,
+    );
   });
 });

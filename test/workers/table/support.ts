@@ -20,6 +20,7 @@ import { decodeChunk, type EncodedChunk, encodeTable } from '../../../src/table/
 import type { TableChunk } from '../../../src/table/lookup';
 import {
   buildManifest,
+  expectedChunk,
   type Manifest,
   parseManifest,
   verifyChunkBytes,
@@ -69,7 +70,7 @@ export async function load(
 ): Promise<Loaded> {
   const generation = options.generation ?? 'gen-1';
   const built = buildTable(entries, options.merge);
-  const chunks = encodeTable(built, { generation, maxIntervals: options.maxIntervals });
+  const chunks = encodeTable(built, { maxIntervals: options.maxIntervals });
   const written = await buildManifest(generation, chunks, new Date(0));
   const parsed = parseManifest(JSON.parse(JSON.stringify(written)));
   if (!parsed.ok) throw new Error(parsed.error);
@@ -79,7 +80,7 @@ export async function load(
     const e = manifest.chunks.find((m) => m.family === c.family && m.index === c.index);
     if (!e) throw new Error(`no manifest entry for ${c.family}:${c.index}`);
     expect(await verifyChunkBytes(e, c.bytes)).toBeNull();
-    const decoded = decodeChunk(c.bytes.slice().buffer, { generation, family: c.family });
+    const decoded = decodeChunk(c.bytes.slice().buffer, expectedChunk(e));
     if (!decoded.ok) throw new Error(decoded.error);
     chunkMap.set(e.key, decoded.chunk);
   }
