@@ -9,6 +9,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     globalSetup: ['./test/support/global-setup.ts'],
+    // The JSON report lets CI print one closing "N passed, N failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: './test-results/vitest.json' },
     projects: [
       {
         extends: true,

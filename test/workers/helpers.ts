@@ -4,7 +4,7 @@
  * ask the local origin what it received.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
-import { inject } from 'vitest';
+import { beforeAll, expect, inject } from 'vitest';
 import { parseIpgateCsv } from '../../cli/feeds/ipgate-csv';
 import { generationPairs } from '../../cli/table-writer';
 import { createApp } from '../../src/app';
@@ -123,3 +123,23 @@ export const SAMPLE_CSV = `network,score,categories,country,asn,org
 2001:db8:bad::/48,,proxy,FR,64503,Example Proxy Service
 2001:db8:1::/48,critical,,FR,64503,Example Proxy Service
 `;
+
+/** Seeds the sample table and removes any policy (built-in defaults) before a file's tests. */
+export function useSampleTable(): void {
+  beforeAll(async () => {
+    await seedTable(SAMPLE_CSV);
+    await clearPolicy();
+  });
+}
+
+/** A 403 from ipgate, and the origin never saw the request. */
+export async function expectBlocked(res: Response, id: string): Promise<void> {
+  expect(res.status).toBe(403);
+  expect(await originSaw(id)).toHaveLength(0);
+}
+
+/** The origin's 200, and the origin saw the request once. */
+export async function expectPassed(res: Response, id: string): Promise<void> {
+  expect(res.status).toBe(200);
+  expect(await originSaw(id)).toHaveLength(1);
+}

@@ -1,21 +1,10 @@
 /** The block page: 403, HTML or JSON by Accept, the reference id, nothing reflected. */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REFERENCE_HEADER } from '../../../src/constants';
 import { blockResponse, wantsJson } from '../../../src/proxy/block';
-import {
-  clearPolicy,
-  from,
-  harness,
-  originSaw,
-  putPolicy,
-  SAMPLE_CSV,
-  seedTable,
-} from '../helpers';
+import { clearPolicy, from, harness, originSaw, putPolicy, useSampleTable } from '../helpers';
 
-beforeAll(async () => {
-  await seedTable(SAMPLE_CSV);
-  await clearPolicy();
-});
+useSampleTable();
 
 describe('block response', () => {
   it('is an HTML page with the reference id recorded in the event', async () => {

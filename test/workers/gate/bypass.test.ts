@@ -3,21 +3,19 @@
  * IPv4-mapped forms, malformed CF-Connecting-IP. Every block also proves the origin never saw
  * the request; every pass proves the origin got the path exactly as sent.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   clearPolicy,
+  expectBlocked,
+  expectPassed,
   from,
   harness,
   originSaw,
   putPolicy,
-  SAMPLE_CSV,
-  seedTable,
+  useSampleTable,
 } from '../helpers';
 
-beforeAll(async () => {
-  await seedTable(SAMPLE_CSV);
-  await clearPolicy();
-});
+useSampleTable();
 
 describe('client IP', () => {
   it('ignores forged forwarding headers that name a clean IP', async () => {
@@ -28,9 +26,7 @@ describe('client IP', () => {
       'True-Client-IP': '203.0.113.10',
       Forwarded: 'for=203.0.113.10',
     });
-    const res = await h.fetch('/login', { headers });
-    expect(res.status).toBe(403);
-    expect(await originSaw(id)).toHaveLength(0);
+    await expectBlocked(await h.fetch('/login', { headers }), id);
     expect(h.events[0]?.ip).toBe('203.0.113.7');
   });
 
@@ -40,9 +36,7 @@ describe('client IP', () => {
       'X-Forwarded-For': '203.0.113.7',
       'X-Real-IP': '203.0.113.7',
     });
-    const res = await h.fetch('/login', { headers });
-    expect(res.status).toBe(200);
-    expect(await originSaw(id)).toHaveLength(1);
+    await expectPassed(await h.fetch('/login', { headers }), id);
     expect(h.events[0]).toMatchObject({ ip: '203.0.113.10', reason: 'clean' });
   });
 
@@ -57,9 +51,7 @@ describe('client IP', () => {
   ])('blocks %s, keyed as %s', async (ip, key) => {
     const h = harness();
     const { id, headers } = from(ip);
-    const res = await h.fetch('/login', { headers });
-    expect(res.status).toBe(403);
-    expect(await originSaw(id)).toHaveLength(0);
+    await expectBlocked(await h.fetch('/login', { headers }), id);
     expect(h.events[0]?.ip).toBe(key);
   });
 
@@ -78,9 +70,7 @@ describe('client IP', () => {
   ])('treats CF-Connecting-IP %j as invalid', async (ip) => {
     const h = harness();
     const { id, headers } = from(ip);
-    const res = await h.fetch('/login', { headers });
-    expect(res.status).toBe(200);
-    expect(await originSaw(id)).toHaveLength(1);
+    await expectPassed(await h.fetch('/login', { headers }), id);
     expect(h.events[0]).toMatchObject({ reason: 'invalid_client_ip', ip: '', action: 'allow' });
   });
 
@@ -90,9 +80,7 @@ describe('client IP', () => {
     });
     const h = harness();
     const { id, headers } = from(null, { 'X-Forwarded-For': '203.0.113.10' });
-    const res = await h.fetch('/login', { headers });
-    expect(res.status).toBe(403);
-    expect(await originSaw(id)).toHaveLength(0);
+    await expectBlocked(await h.fetch('/login', { headers }), id);
     expect(h.events[0]).toMatchObject({ reason: 'invalid_client_ip', action: 'block' });
     await clearPolicy();
   });
@@ -115,9 +103,7 @@ describe('path spellings against a /login rule', () => {
   it.each(spellings)('blocks %s from a critical IP', async (path) => {
     const h = harness();
     const { id, headers } = from('203.0.113.7');
-    const res = await h.fetch(path, { headers });
-    expect(res.status).toBe(403);
-    expect(await originSaw(id)).toHaveLength(0);
+    await expectBlocked(await h.fetch(path, { headers }), id);
     expect(h.events[0]?.routeClass).toBe('auth');
   });
 

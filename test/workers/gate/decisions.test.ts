@@ -5,9 +5,10 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   clearPolicy,
+  expectBlocked,
+  expectPassed,
   from,
   harness,
-  originSaw,
   putPolicy,
   SAMPLE_CSV,
   seedTable,
@@ -16,16 +17,6 @@ import {
 beforeAll(async () => {
   await seedTable(SAMPLE_CSV);
 });
-
-async function expectBlocked(res: Response, id: string) {
-  expect(res.status).toBe(403);
-  expect(await originSaw(id)).toHaveLength(0);
-}
-
-async function expectPassed(res: Response, id: string) {
-  expect(res.status).toBe(200);
-  expect(await originSaw(id)).toHaveLength(1);
-}
 
 describe('default policy on an auth path', () => {
   beforeEach(async () => {

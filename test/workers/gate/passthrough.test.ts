@@ -3,21 +3,10 @@
  * Set-Cookie kept, WebSocket upgrades, and the route mode (no ORIGIN_URL).
  */
 import { SELF } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  clearPolicy,
-  from,
-  harness,
-  originSaw,
-  originUrl,
-  SAMPLE_CSV,
-  seedTable,
-} from '../helpers';
+import { describe, expect, it } from 'vitest';
+import { from, harness, originSaw, originUrl, useSampleTable } from '../helpers';
 
-beforeAll(async () => {
-  await seedTable(SAMPLE_CSV);
-  await clearPolicy();
-});
+useSampleTable();
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest('SHA-256', bytes);

@@ -142,12 +142,14 @@ describe('encodeTable / decodeChunk', () => {
     const before = decoded.chunk.lookupV4(key);
     new Uint8Array(bytes).fill(0xff);
     expect(decoded.chunk.lookupV4(key)).toBe(before);
-    // 10.0.0.0/8 split around 10.1.2.0/24, and 192.0.2.7: 4 interval starts, the gap after
-    // 10.255.255.255 and a sentinel, each a u16 offset and a u8 slot; a u32 per /16 from 10.0
-    // to 192.0, and one more.
+    // 10.0.0.0/8 split around 10.1.2.0/24, and 192.0.2.7: one block per /16 from 10.0 to
+    // 192.0, each a u32 in the directory, a u16 count and its u8 slots (one in force at its
+    // first key, padded to a u16). 10.1 has two more boundaries (10.1.2.0 and 10.1.3.0, u16
+    // offsets), 192.0 one (192.0.2.7); 10.0.0.0 and the gap from 11.0.0.0 start their /16s.
     expect(sample.v4).toHaveLength(4);
-    const directory = (0xc000 - 0x0a00 + 2) * 4;
-    expect(decoded.chunk.memoryBytes).toBe(directory + (1 + 4 + 1) * 3);
+    const blocks = 0xc000 - 0x0a00 + 1;
+    const units = 2 * blocks + (2 + 1) + (1 + 0);
+    expect(decoded.chunk.memoryBytes).toBe(4 * blocks + 2 * units);
   });
 
   it('decodes from an unaligned byte view by copying', () => {
