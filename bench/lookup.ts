@@ -1,7 +1,7 @@
 /**
  * Benchmark of the reputation table: build, encode, decode and lookups per second, for random
- * tables of 10k, 100k and 1M prefixes per family. Run with `npx tsx bench/lookup.ts`; prints
- * one JSON object per table and family.
+ * tables of 10k, 100k and 1M prefixes per family. Run with `npx tsx bench/lookup.ts [prefixes…]`
+ * (default: all three sizes); prints one JSON object per table and family.
  *
  * Prefix lengths follow what feeds carry (IPv4 mostly /24 and /32 with some wider ranges; IPv6
  * /32–/64, mostly /48 and /64) and records come from a small realistic set, so the attribute
@@ -26,7 +26,7 @@ import { CHUNK_NOT_LOADED, TableSet } from '../src/table/set';
 
 const SIZES = [10_000, 100_000, 1_000_000];
 const LOOKUP_KEYS = 4_000_000;
-const ROUNDS = 5;
+const ROUNDS = 7;
 const SEED = 0x1b873593;
 const GENERATION = 'bench';
 
@@ -271,7 +271,8 @@ async function bench(family: Family, prefixes: number): Promise<void> {
   );
 }
 
-for (const prefixes of SIZES) {
+const sizes = process.argv.slice(2).map(Number);
+for (const prefixes of sizes.length > 0 ? sizes : SIZES) {
   await bench(4, prefixes);
   await bench(6, prefixes);
 }

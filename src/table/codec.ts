@@ -6,8 +6,9 @@
  * attribute index per interval (u8, u16 or u32, the narrowest that fits the chunk's distinct
  * records) and a JSON trailer with the records and the key range the chunk answers for. With
  * a few hundred distinct records an IPv4 interval costs 9 bytes, so the largest chunk stays
- * far below KV's value limit, and a chunk decodes into typed-array views of the bytes KV handed
- * over, without a copy, on any little-endian host.
+ * far below KV's value limit. The decoder reads the key and attribute sections as typed-array
+ * views of the bytes KV handed over, without a copy, on any little-endian host; an IPv6 chunk
+ * keeps them, an IPv4 chunk is rebuilt from them into a smaller form for lookups (./lookup.ts).
  *
  * Chunks are content-addressed (their KV key is their SHA-256, see ./manifest.ts), so a chunk
  * names no generation and its bytes depend only on its own intervals and key range. Where a
@@ -144,9 +145,10 @@ export function chunkStarts(
   const reach = Math.max(1, Math.floor(maxIntervals / TABLE_CHUNK_MIN_DIVISOR));
   const hash = new Uint32Array(n);
   for (let i = 0; i < n; i++) hash[i] = boundaryHash(family, (intervals[i] as Interval).start);
-  // Distance to the nearest lower (or, on the left, equal) hash, by two monotonic stacks.
-  const left = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const right = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  // Distance to the nearest lower (or, on the left, equal) hash, by two monotonic stacks; the
+  // largest u32 where there is none.
+  const left = new Uint32Array(n).fill(NONE);
+  const right = new Uint32Array(n).fill(NONE);
   const stack = new Int32Array(n);
   let top = 0;
   for (let i = 0; i < n; i++) {
@@ -174,6 +176,8 @@ export function chunkStarts(
   cutBefore(n);
   return starts;
 }
+
+const NONE = 0xffff_ffff;
 
 /** A uniform unsigned 32-bit hash of a key (murmur3's finalizer; IPv6 folds both halves). */
 function boundaryHash(family: Family, key: bigint): number {
@@ -290,6 +294,22 @@ function checkIntervals(
   }
 }
 
+/** Normal form and its JSON text per record object, computed (and validated) once per build. */
+const prepared = new WeakMap<ReputationRecord, { normal: ReputationRecord; text: string }>();
+
+function prepare(record: ReputationRecord, i: number): { normal: ReputationRecord; text: string } {
+  let p = prepared.get(record);
+  if (!p) {
+    const normal = normalizeRecord(record);
+    const checked = recordSchema.safeParse(normal);
+    if (!checked.success)
+      throw new RangeError(`interval ${i} has an invalid record: ${checked.error.message}`);
+    p = { normal, text: JSON.stringify(normal) };
+    prepared.set(record, p);
+  }
+  return p;
+}
+
 /** Distinct normalized records (first use first) and each interval's position among them. */
 function dictionary(intervals: readonly Interval[]): {
   records: ReputationRecord[];
@@ -303,13 +323,9 @@ function dictionary(intervals: readonly Interval[]): {
     const record = (intervals[i] as Interval).record;
     let a = byObject.get(record);
     if (a === undefined) {
-      const normal = normalizeRecord(record);
-      const text = JSON.stringify(normal);
+      const { normal, text } = prepare(record, i);
       a = byText.get(text);
       if (a === undefined) {
-        const checked = recordSchema.safeParse(normal);
-        if (!checked.success)
-          throw new RangeError(`interval ${i} has an invalid record: ${checked.error.message}`);
         a = records.length;
         records.push(normal);
         byText.set(text, a);

@@ -5,17 +5,21 @@
  * no bigint: keys are unsigned 32-bit numbers (IPv4 `v`; IPv6 `hi`/`lo`, the /64).
  *
  * IPv4 is rebuilt at construction into a compact form made for random probes into a table far
- * larger than the CPU caches, where each cache line a lookup touches costs a trip to main
- * memory. The chunk's keys become a sorted list of boundaries, one where each interval starts
- * and one where each gap after an interval starts, stored as two parallel arrays: the low 16
- * bits of the boundary key (`offsets`, u16) and what holds from there on (`slots`, the
- * record's position + 1, or 0 for "no record"; u8, u16 or u32 as the record count needs). A
- * directory with one entry per /16 (`index`) gives the first boundary at or after the /16's
- * first key. A lookup reads the directory, binary-searches the /16's offsets without branches
- * (a few dozen bytes, usually one cache line; the boundary before the /16 stands in when none
- * of its own is at or below the key, so an interval that crosses /16s needs no copies) and
- * reads one slot. That is about 3 bytes per boundary and 4 per /16 of the chunk's occupied
- * range, against 9 bytes per interval in KV; the chunk keeps no reference to the KV bytes.
+ * larger than the CPU caches, where every cache line a lookup touches may cost a trip to main
+ * memory. The chunk's keys become boundaries, one where each interval starts and one where
+ * each gap after an interval starts, each with a slot: what holds from there on (the record's
+ * position + 1, or 0 for "no record"). They are grouped by /16, one block per /16 from the
+ * first interval's to the last one's, in one u16 array: the number c of boundaries inside the
+ * /16 after its first key, their offsets (the low 16 bits of the key, ascending), then c + 1
+ * slots (u8, u16 or u32 as the record count needs): the slot in force at the /16's first key
+ * (an interval crossing into the /16, a gap, or a boundary right there), then one per offset.
+ * A directory (`index`, u32 per /16) gives each block's position; a run of /16s that no
+ * boundary touches shares one block. A lookup reads the
+ * directory, then the block: a branch-free binary search over its offsets and the slot beside
+ * them, usually in the same one or two cache lines. That is about 3 bytes per boundary (with
+ * u8 slots) and 8 per /16 of the occupied range, against 9 bytes per interval in KV, and small
+ * enough that much of a large table stays in the CPU's last-level cache; the chunk keeps no
+ * reference to the KV bytes.
  *
  * IPv6 keeps the interval arrays as views into the chunk's bytes and a bucket index over the
  * leading bits of the key's offset from the chunk's first key (up to TABLE_INDEX_BITS bits,
@@ -51,11 +55,14 @@ const WORD = 2 ** 32;
 const MAX_SHIFT = 31;
 /** IPv4 directory granularity: a boundary's offset within its /16 fits a u16. */
 const V4_BUCKET_SHIFT = 16;
-const V4_OFFSET_MASK = 0xffff;
+const V4_OFFSET_MASK = 2 ** V4_BUCKET_SHIFT - 1;
 const U8_SLOTS = 2 ** 8;
 const U16_SLOTS = 2 ** 16;
+const U16_BITS = 16;
+const U16_MASK = 0xffff;
 const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_U16 = new Uint16Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 
 export class TableChunk {
   readonly family: Family;
@@ -80,8 +87,15 @@ export class TableChunk {
   private readonly v4Last: number;
   private readonly v4Bucket0: number;
   private readonly v4Index: Uint32Array;
-  private readonly v4Offsets: Uint16Array;
-  private readonly v4Slots: AttributeIndex;
+  private readonly v4Blocks: Uint16Array;
+  /** The same bytes as `v4Blocks`, for u8 slots. */
+  private readonly v4Bytes: Uint8Array;
+  private readonly v4SlotWidth: 1 | 2 | 4;
+  /**
+   * Always 0. A lookup masks a read of its block's slots with it, which starts loading their
+   * cache line while the search runs; a constant 0 would let the compiler drop the read.
+   */
+  private readonly v4Zero: number = 0;
   /** `records` behind a leading null: slot s answers `slotRecords[s]`. */
   private readonly slotRecords: readonly (ReputationRecord | null)[];
 
@@ -115,8 +129,9 @@ export class TableChunk {
       this.v4Last = v4.last;
       this.v4Bucket0 = v4.first >>> V4_BUCKET_SHIFT;
       this.v4Index = v4.index;
-      this.v4Offsets = v4.offsets;
-      this.v4Slots = v4.slots;
+      this.v4Blocks = v4.blocks;
+      this.v4Bytes = new Uint8Array(v4.blocks.buffer);
+      this.v4SlotWidth = v4.slotWidth;
       this.startHi = EMPTY_U32;
       this.startLo = EMPTY_U32;
       this.endHi = EMPTY_U32;
@@ -125,7 +140,7 @@ export class TableChunk {
       this.buckets = EMPTY_U32;
       this.shift = 0;
       this.bucketOnLo = false;
-      this.memoryBytes = v4.index.byteLength + v4.offsets.byteLength + v4.slots.byteLength;
+      this.memoryBytes = v4.index.byteLength + v4.blocks.byteLength;
       return;
     }
 
@@ -133,8 +148,9 @@ export class TableChunk {
     this.v4Last = 0;
     this.v4Bucket0 = 0;
     this.v4Index = EMPTY_U32;
-    this.v4Offsets = EMPTY_U16;
-    this.v4Slots = EMPTY_U32;
+    this.v4Blocks = EMPTY_U16;
+    this.v4Bytes = EMPTY_U8;
+    this.v4SlotWidth = 1;
     this.startHi = parts.startHi;
     this.startLo = parts.startLo;
     this.endHi = parts.endHi;
@@ -162,20 +178,32 @@ export class TableChunk {
   lookupV4(v: number): ReputationRecord | null {
     const key = v >>> 0;
     if (key < this.v4First || key > this.v4Last) return null;
-    const index = this.v4Index;
-    const offsets = this.v4Offsets;
-    const b = (key >>> V4_BUCKET_SHIFT) - this.v4Bucket0;
+    const blocks = this.v4Blocks;
+    const block = this.v4Index[(key >>> V4_BUCKET_SHIFT) - this.v4Bucket0] as number;
+    const c = blocks[block] as number;
+    const slots = block + 1 + c;
+    const early = (blocks[slots] as number) & this.v4Zero;
     const o = key & V4_OFFSET_MASK;
-    // Branch-free search for the last boundary at or below the key, from the one before the
-    // bucket's first (never compared: it lies below the bucket, so below the key).
-    let at = (index[b] as number) - 1;
-    let n = (index[b + 1] as number) - at;
+    // Branch-free search for the last offset at or below the key's; the count word stands in
+    // for the /16's first key (never compared: offset 0 is at or below every key's).
+    let at = block;
+    let n = c + 1;
     while (n > 1) {
       const half = n >>> 1;
-      at += half & ~((o - (offsets[at + half] as number)) >> 31);
+      at += half & ~((o - (blocks[at + half] as number)) >> 31);
       n -= half;
     }
-    return this.slotRecords[this.v4Slots[at] as number] ?? null;
+    const k = at - block + early;
+    const w = this.v4SlotWidth;
+    const slot =
+      w === 1
+        ? (this.v4Bytes[2 * slots + k] as number)
+        : w === 2
+          ? (blocks[slots + k] as number)
+          : ((blocks[slots + 2 * k] as number) |
+              ((blocks[slots + 2 * k + 1] as number) << U16_BITS)) >>>
+            0;
+    return this.slotRecords[slot] ?? null;
   }
 
   /** The record for the IPv6 /64 `hi:lo`, or null when no interval holds it or it is not ours. */
@@ -213,16 +241,13 @@ interface CompactV4 {
   first: number;
   last: number;
   index: Uint32Array;
-  offsets: Uint16Array;
-  slots: AttributeIndex;
+  blocks: Uint16Array;
+  slotWidth: 1 | 2 | 4;
 }
 
 /**
- * The IPv4 compact form of sorted, non-overlapping intervals: boundary 0 is a "no record"
- * sentinel; then each interval's start, and the key after its end unless the next interval
- * starts there or it is the last. `index[b]` is the first boundary at or after the first key of
- * /16 number `first >>> 16` + b, for every /16 from the first interval's to the last one's and
- * one more entry after them.
+ * The IPv4 compact form (see the module comment) of sorted, non-overlapping intervals, in two
+ * passes over their boundaries: one counts each /16's, one fills the blocks in key order.
  */
 function compactV4(
   starts: Uint32Array,
@@ -231,46 +256,107 @@ function compactV4(
   recordCount: number,
 ): CompactV4 {
   const n = starts.length;
-  if (n === 0)
-    return {
-      first: 1,
-      last: 0,
-      index: EMPTY_U32,
-      offsets: EMPTY_U16,
-      slots: new Uint8Array(0),
-    };
-  let boundaries = 1 + n;
-  for (let i = 0; i + 1 < n; i++)
-    if ((ends[i] as number) + 1 < (starts[i + 1] as number)) boundaries++;
+  if (n === 0) return { first: 1, last: 0, index: EMPTY_U32, blocks: EMPTY_U16, slotWidth: 1 };
   const first = starts[0] as number;
   const last = ends[n - 1] as number;
   const bucket0 = first >>> V4_BUCKET_SHIFT;
   const bucketCount = (last >>> V4_BUCKET_SHIFT) - bucket0 + 1;
-  const index = new Uint32Array(bucketCount + 1);
-  const offsets = new Uint16Array(boundaries);
   const slotCount = recordCount + 1;
-  const slots =
-    slotCount <= U8_SLOTS
-      ? new Uint8Array(boundaries)
-      : slotCount <= U16_SLOTS
-        ? new Uint16Array(boundaries)
-        : new Uint32Array(boundaries);
-  let at = 1;
-  let bucket = 0;
-  const put = (key: number, slot: number) => {
+  const slotWidth = slotCount <= U8_SLOTS ? 1 : slotCount <= U16_SLOTS ? 2 : 4;
+
+  // Boundaries per /16 after its first key (one right at the first key only sets the slot in
+  // force there and needs no offset), and which /16s have a boundary at all.
+  const inner = new Uint32Array(bucketCount);
+  const touched = new Uint8Array(bucketCount);
+  const count = (key: number) => {
     const b = (key >>> V4_BUCKET_SHIFT) - bucket0;
-    while (bucket <= b) index[bucket++] = at;
-    offsets[at] = key & V4_OFFSET_MASK;
-    slots[at] = slot;
-    at++;
+    touched[b] = 1;
+    if ((key & V4_OFFSET_MASK) !== 0) inner[b] = (inner[b] as number) + 1;
   };
   for (let i = 0; i < n; i++) {
-    put(starts[i] as number, (attributes[i] as number) + 1);
-    const after = (ends[i] as number) + 1;
-    if (i + 1 < n && after < (starts[i + 1] as number)) put(after, 0);
+    count(starts[i] as number);
+    const gap = (ends[i] as number) + 1;
+    if (i + 1 < n && gap < (starts[i + 1] as number)) count(gap);
   }
-  while (bucket <= bucketCount) index[bucket++] = at;
-  return { first, last, index, offsets, slots };
+  // A /16 without boundaries after one whose slot holds all through shares that one's block.
+  const index = new Uint32Array(bucketCount);
+  let units = 0;
+  for (let b = 0; b < bucketCount; b++) {
+    if (b > 0 && touched[b] === 0 && inner[b - 1] === 0) {
+      index[b] = index[b - 1] as number;
+      continue;
+    }
+    index[b] = units;
+    const c = inner[b] as number;
+    units += 1 + c + Math.ceil(((c + 1) * slotWidth) / 2);
+  }
+
+  const out: BlockWriter = {
+    blocks: new Uint16Array(units),
+    bytes: new Uint8Array(0),
+    slotWidth,
+    index,
+    inner,
+    bucket: -1,
+    block: 0,
+    filled: 0,
+    inForce: 0,
+  };
+  out.bytes = new Uint8Array(out.blocks.buffer);
+  for (let i = 0; i < n; i++) {
+    writeBoundary(out, starts[i] as number, (attributes[i] as number) + 1, bucket0);
+    const gap = (ends[i] as number) + 1;
+    if (i + 1 < n && gap < (starts[i + 1] as number)) writeBoundary(out, gap, 0, bucket0);
+  }
+  openBlocksTo(out, bucketCount - 1);
+  return { first, last, index, blocks: out.blocks, slotWidth };
+}
+
+/** The state of the fill pass of `compactV4`. */
+interface BlockWriter {
+  blocks: Uint16Array;
+  bytes: Uint8Array;
+  slotWidth: 1 | 2 | 4;
+  index: Uint32Array;
+  inner: Uint32Array;
+  /** The /16 (from the first) being filled, its block and how many offsets it has so far. */
+  bucket: number;
+  block: number;
+  filled: number;
+  /** The slot of the last boundary written. */
+  inForce: number;
+}
+
+function writeBoundary(w: BlockWriter, key: number, slot: number, bucket0: number): void {
+  openBlocksTo(w, (key >>> V4_BUCKET_SHIFT) - bucket0);
+  const o = key & V4_OFFSET_MASK;
+  if (o !== 0) {
+    w.filled++;
+    w.blocks[w.block + w.filled] = o;
+  }
+  writeSlot(w, w.filled, slot);
+  w.inForce = slot;
+}
+
+/** Starts the blocks up to /16 `bucket`, each with the slot in force at its first key. */
+function openBlocksTo(w: BlockWriter, bucket: number): void {
+  while (w.bucket < bucket) {
+    w.bucket++;
+    w.block = w.index[w.bucket] as number;
+    w.blocks[w.block] = w.inner[w.bucket] as number;
+    w.filled = 0;
+    writeSlot(w, 0, w.inForce);
+  }
+}
+
+function writeSlot(w: BlockWriter, k: number, slot: number): void {
+  const at = w.block + 1 + (w.blocks[w.block] as number);
+  if (w.slotWidth === 1) w.bytes[2 * at + k] = slot;
+  else if (w.slotWidth === 2) w.blocks[at + k] = slot;
+  else {
+    w.blocks[at + 2 * k] = slot & U16_MASK;
+    w.blocks[at + 2 * k + 1] = slot >>> U16_BITS;
+  }
 }
 
 function bitLength(n: number): number {

@@ -142,14 +142,14 @@ describe('encodeTable / decodeChunk', () => {
     const before = decoded.chunk.lookupV4(key);
     new Uint8Array(bytes).fill(0xff);
     expect(decoded.chunk.lookupV4(key)).toBe(before);
-    // 10.0.0.0/8 split around 10.1.2.0/24, and 192.0.2.7: one block per /16 from 10.0 to
-    // 192.0, each a u32 in the directory, a u16 count and its u8 slots (one in force at its
-    // first key, padded to a u16). 10.1 has two more boundaries (10.1.2.0 and 10.1.3.0, u16
-    // offsets), 192.0 one (192.0.2.7); 10.0.0.0 and the gap from 11.0.0.0 start their /16s.
+    // 10.0.0.0/8 split around 10.1.2.0/24, and 192.0.2.7: a u32 directory entry per /16 from
+    // 10.0 to 192.0, and blocks of a u16 count, u16 offsets and u8 slots padded to u16s: 10.0
+    // (starts with 10.0.0.0: 2 units), 10.1 (10.1.2.0 and 10.1.3.0 inside: 5), 10.2 (in force
+    // from 10.1.3.0, shared by 10.3-10.255: 2), 11.0 (the gap from 11.0.0.0, shared up to
+    // 191.255: 2) and 192.0 (192.0.2.7 inside: 3).
     expect(sample.v4).toHaveLength(4);
-    const blocks = 0xc000 - 0x0a00 + 1;
-    const units = 2 * blocks + (2 + 1) + (1 + 0);
-    expect(decoded.chunk.memoryBytes).toBe(4 * blocks + 2 * units);
+    const directory = 4 * (0xc000 - 0x0a00 + 1);
+    expect(decoded.chunk.memoryBytes).toBe(directory + 2 * (2 + 5 + 2 + 2 + 3));
   });
 
   it('decodes from an unaligned byte view by copying', () => {

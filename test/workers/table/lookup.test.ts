@@ -1,12 +1,14 @@
 /**
  * TableChunk lookups on large chunks, where the bucket index has its full width: every answer
  * must match a plain binary search over the built intervals. Covers IPv6 chunks bucketed on
- * the upper half and on the lower half (a chunk inside one /32).
+ * the upper half and on the lower half (a chunk inside one /32), and the IPv4 compact form
+ * (see src/table/lookup.ts) at /16 boundaries and with each slot width.
  */
 import { describe, expect, it } from 'vitest';
+import type { ReputationRecord } from '../../../src/reputation/record';
 import type { Interval, TableEntry } from '../../../src/table/build';
 import { TableSet } from '../../../src/table/set';
-import { load, rec, tableLookup } from './support';
+import { entry, load, rec, tableLookup } from './support';
 
 /** Deterministic 32-bit generator, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -108,5 +110,47 @@ describe('TableChunk lookups on large chunks', () => {
     const inner = manifest.chunks.filter((c) => c.family === 6 && c.from.startsWith('20010db8'));
     expect(inner.filter((c) => c.to.startsWith('20010db8')).length).toBeGreaterThan(1);
     expect(TableSet.create(manifest).ok).toBe(true);
+  });
+});
+
+describe('the IPv4 compact form', () => {
+  const record = (asn: number): ReputationRecord => ({ score: 'low', categories: [], asn });
+
+  it('answers for /0, /8s and intervals crossing or meeting /16 boundaries', async () => {
+    const entries = [
+      entry('0.0.0.0/0', rec(3)),
+      entry('0.0.0.0/32', rec(0)),
+      entry('10.0.0.0/8', rec(2)),
+      entry('10.0.255.255/32', rec(0)),
+      entry('10.1.0.0/16', rec(4)),
+      entry('10.1.0.0/32', rec(1)),
+      entry('11.255.255.0/24', rec(5)),
+      entry('12.0.0.0/15', rec(1)),
+      entry('12.1.255.255/32', rec(0)),
+      entry('12.2.0.0/16', rec(1)),
+      entry('100.64.0.0/10', rec(5)),
+      entry('100.100.100.100/32', rec(0)),
+      entry('192.168.0.0/17', rec(2)),
+      entry('192.168.128.0/17', rec(3)),
+      entry('255.255.0.0/16', rec(1)),
+      entry('255.255.255.255/32', rec(0)),
+    ];
+    for (const maxIntervals of [1_000, 3]) await check(entries, 4, maxIntervals, 7);
+  });
+
+  it('uses u16 slots past 255 records and u32 slots past 65,535', async () => {
+    const next = rng(8);
+    const wide = Array.from({ length: 300 }, (_, i) => ({
+      ...prefix(4, BigInt(next()), 24, 0),
+      record: record(i),
+    }));
+    await check([entry('64.0.0.0/2', rec(2)), ...wide], 4, 1_000, 9);
+
+    // 66,000 single addresses two apart from 10.0.255.0 on, so they cross from 10.0 into 10.2.
+    const widest = Array.from({ length: 66_000 }, (_, i) => ({
+      ...prefix(4, BigInt(0x0a00_ff00 + 2 * i), 32, 0),
+      record: record(i),
+    }));
+    await check([entry('10.0.0.0/14', rec(2)), ...widest], 4, 1_000_000, 10);
   });
 });

@@ -2,7 +2,8 @@
  * Property: for random sets of overlapping prefixes, the whole pipeline (build, encode into
  * small chunks, manifest, decode, TableSet) answers every key as a naive longest-prefix scan
  * over the raw prefixes does: at random keys, at every prefix's first and last key and at
- * their neighbours, which is where flattening and chunk boundaries go wrong.
+ * their neighbours, which is where flattening, chunk boundaries and the /16 blocks of the
+ * IPv4 compact form go wrong. Prefix lengths include /0, /1 and /8, which span many /16s.
  */
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
@@ -16,8 +17,12 @@ import { entry, load, naiveLookup, RECORDS, rec, tableLookup } from './support';
 
 const MAX128 = (1n << 128n) - 1n;
 
+// Bases at and around /16 boundaries make prefixes that end right before one, start right at
+// one or cross several, where the IPv4 compact form (src/table/lookup.ts) splits its blocks.
 const v4Base = fc.oneof(
-  fc.constantFrom(0, 0xffff_ffff, 0x8000_0000, 0xc0a8_0000),
+  fc.constantFrom(0, 0xffff_ffff, 0x8000_0000, 0xc0a8_0000, 0x0a00_ffff, 0x0a01_0000),
+  fc.integer({ min: 0, max: 0xffff }).map((hi) => hi * 0x1_0000),
+  fc.integer({ min: 0, max: 0xffff }).map((hi) => hi * 0x1_0000 + 0xffff),
   fc.integer({ min: 0, max: 0xffff_ffff }),
 );
 const v6Base = fc.oneof(
