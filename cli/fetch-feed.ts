@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FEED_FETCH_ATTEMPTS, FEED_FETCH_TIMEOUT_MS, FEED_MAX_BYTES } from './constants';
+import { FEED_FETCH_ATTEMPTS, FEED_FETCH_TIMEOUT_MS, FEED_MAX_BYTES } from '../src/constants';
 import { CliError } from './errors';
 import type { FeedConfig } from './feeds-config';
 import { backoffMs, type RetryPolicy, realSleep, retryableStatus } from './retry';

@@ -13,11 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { POLICY_CURRENT_KEY } from '../../src/constants';
+import { POLICY_CURRENT_KEY, POLICY_VERSION_PREFIX } from '../../src/constants';
 import { DEFAULT_POLICY_DOCUMENT } from '../../src/policy/defaults';
 import { contentVersion } from '../../src/policy/loader';
 import { formatIssues, parsePolicyText } from '../../src/policy/schema';
-import { POLICY_VERSION_PREFIX } from '../constants';
 import { CliError } from '../errors';
 import { getText, type KvStore, textPair } from '../kv/store';
 import { info } from '../output';

@@ -17,6 +17,8 @@
  * lines further down (daily files concatenated) are skipped. Lines are parsed one by one, so a
  * broken row is reported with its line number and the rest still loads.
  */
+
+import { REMOTE_ACCESS_PORTS } from '../../src/constants';
 import { parseNetwork } from '../../src/ip/network';
 import { parseIp } from '../../src/ip/parse';
 import { parseScore, type ReputationRecord } from '../../src/reputation/record';
@@ -35,7 +37,6 @@ export const C2_CSV_HEADER = [
 
 const HEADER_KEYS = C2_CSV_HEADER.map(headerKey);
 /** SSH and RDP: an exposed one puts `remote` on the record. */
-const REMOTE_PORTS: ReadonlySet<number> = new Set([22, 3389]);
 const NO_COUNTRY = new Set(['', '-', 'n/a', 'na', 'none', 'unknown']);
 
 function headerKey(cell: string): string {
@@ -78,7 +79,7 @@ function parseRow(cells: string[], mapping: FeedMapping): TableEntry | string {
     return `Score: ${show(scoreText)} does not start with Safe, Low, Moderate, Dangerous, Critical or 1–5`;
 
   const record: ReputationRecord = { score, categories: ['c2'] };
-  if (ports.some((p) => REMOTE_PORTS.has(p))) record.categories.push('remote');
+  if (ports.some((p) => REMOTE_ACCESS_PORTS.has(p))) record.categories.push('remote');
   if (!NO_COUNTRY.has(countryText.toLowerCase())) {
     if (!/^[A-Za-z]{2}$/.test(countryText))
       return `Country: ${show(countryText)} is not a 2-letter code`;

@@ -19,7 +19,7 @@ import {
   KV_BULK_MAX_BYTES,
   KV_BULK_MAX_PAIRS,
   KV_LIST_PAGE,
-} from '../constants';
+} from '../../src/constants';
 import { CliError } from '../errors';
 import { backoffMs, type RetryPolicy, realSleep, retryableStatus } from '../retry';
 import type { KvPair, KvStore } from './store';

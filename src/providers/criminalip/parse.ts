@@ -21,6 +21,8 @@
  * administration is, or lately was, exposed. An error is a body whose `status` is not 200, with
  * the reason in `message` ("invalid api key", "limit exceeded").
  */
+
+import { REMOTE_ACCESS_PORTS } from '../../constants';
 import { parseIp } from '../../ip/parse';
 import {
   normalizeRecord,
@@ -48,7 +50,6 @@ const FLAG_CATEGORIES: ReadonlyArray<readonly [string, readonly string[]]> = [
 ];
 
 /** SSH and RDP: an exposed one puts `remote` on the record. */
-const REMOTE_PORTS: ReadonlySet<number> = new Set([22, 3389]);
 
 type Body = Record<string, unknown>;
 
@@ -120,7 +121,7 @@ export function parseCriminalIpResponse(json: unknown): CriminalIpParseResult {
   const flags = isObject(json.issues) ? json.issues : isObject(json.tags) ? json.tags : {};
   const categories: string[] = [];
   for (const [flag, cats] of FLAG_CATEGORIES) if (flags[flag] === true) categories.push(...cats);
-  if (openPorts(json).some((p) => REMOTE_PORTS.has(p))) categories.push('remote');
+  if (openPorts(json).some((p) => REMOTE_ACCESS_PORTS.has(p))) categories.push('remote');
 
   const record: ReputationRecord = { score, categories };
   const whois = isObject(json.whois) && Array.isArray(json.whois.data) ? json.whois.data[0] : null;

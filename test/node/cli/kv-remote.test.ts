@@ -1,8 +1,8 @@
 /** The REST client on its own: batching within the API's limits, retries, pagination. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KV_BULK_MAX_PAIRS } from '../../../cli/constants';
 import { batches, remoteKv } from '../../../cli/kv/remote';
 import type { KvPair } from '../../../cli/kv/store';
+import { KV_BULK_MAX_PAIRS } from '../../../src/constants';
 import { type FakeCloudflare, startFakeCloudflare } from '../../support/fake-cloudflare';
 
 let fake: FakeCloudflare;
