@@ -28,7 +28,7 @@ export function createApp(options: GateOptions = {}) {
       const inner = new URL(path.slice(RESERVED_PREFIX.length) || '/', url);
       return admin.fetch(new Request(inner, c.req.raw), c.env, c.executionCtx);
     }
-    return gate.handle(c.req.raw, c.env, c.executionCtx);
+    return gate.handle(c.req.raw, c.env, c.executionCtx, url, path);
   });
   return { app, gate };
 }

@@ -19,7 +19,6 @@ import {
   type Reputation,
 } from '../policy/decide';
 import { builtInPolicy, PolicyStore } from '../policy/loader';
-import { canonicalPath } from '../policy/paths';
 import { type Decision as DecisionT, enforcedAction } from '../policy/reasons';
 import { blockResponse } from '../proxy/block';
 import { forward, type OriginTarget, parseOriginUrl } from '../proxy/forward';
@@ -38,7 +37,8 @@ export interface GateOptions {
 }
 
 export interface Gate {
-  handle(request: Request, env: Env, ctx: WaitUntil): Promise<Response>;
+  /** `url` is the request's parsed URL and `path` its canonical path (the caller has both). */
+  handle(request: Request, env: Env, ctx: WaitUntil, url: URL, path: string): Promise<Response>;
   readonly policies: PolicyStore;
   readonly tables: TableStore;
   sinkFor(env: Env): DecisionSink;
@@ -77,13 +77,17 @@ export function createGate(options: GateOptions = {}): Gate {
     return originCache.target;
   }
 
-  async function evaluate(request: Request, env: Env, ctx: WaitUntil): Promise<Outcome> {
+  async function evaluate(
+    request: Request,
+    env: Env,
+    ctx: WaitUntil,
+    path: string,
+  ): Promise<Outcome> {
     const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
     const policy = await policies.current(env.POLICY, waitUntil);
     let routeClass = policy.site;
     let client: ClientFacts = { ip: null };
     try {
-      const path = canonicalPath(new URL(request.url).pathname);
       routeClass = policy.classify(path, request.method.toUpperCase());
       client = clientFacts(request);
       tables.refreshIfDue(env.REPUTATION, waitUntil);
@@ -100,14 +104,7 @@ export function createGate(options: GateOptions = {}): Gate {
       const detail = reputation.status === 'error' ? reputation.error : '';
       return { policy, routeClass, client, reputation, decision, detail };
     } catch (e) {
-      return {
-        policy,
-        routeClass,
-        client,
-        reputation: { status: 'skipped' },
-        decision: decideOnFailure(policy, routeClass),
-        detail: errorMessage(e),
-      };
+      return failed(policy, routeClass, client, e);
     }
   }
 
@@ -120,27 +117,26 @@ export function createGate(options: GateOptions = {}): Gate {
     }
   }
 
-  async function handle(request: Request, env: Env, ctx: WaitUntil): Promise<Response> {
+  async function handle(
+    request: Request,
+    env: Env,
+    ctx: WaitUntil,
+    url: URL,
+    path: string,
+  ): Promise<Response> {
     const started = now();
     const ref = newReference();
     const target = origin(env);
     if (!target.ok) return misconfigured(ref);
     let outcome: Outcome;
     try {
-      outcome = await evaluate(request, env, ctx);
+      outcome = await evaluate(request, env, ctx, path);
     } catch (e) {
       // Only the policy load can land here (it is built never to throw); defaults decide.
       const policy = await builtInPolicy();
-      outcome = {
-        policy,
-        routeClass: policy.site,
-        client: { ip: null },
-        reputation: { status: 'skipped' },
-        decision: decideOnFailure(policy, policy.site),
-        detail: errorMessage(e),
-      };
+      outcome = failed(policy, policy.site, { ip: null }, e);
     }
-    record(env, ctx, toEvent(request, outcome, ref, now() - started, tables.generation()));
+    record(env, ctx, toEvent(request, url, outcome, ref, now() - started, tables.generation()));
     if (enforcedAction(outcome.decision) === 'block')
       return blockResponse(
         outcome.policy.document.blockResponse,
@@ -157,14 +153,31 @@ export function createGate(options: GateOptions = {}): Gate {
   return { handle, policies, tables, sinkFor, origin };
 }
 
+/** The outcome of a failure before a decision: internal_error, by the class's onError. */
+function failed(
+  policy: CompiledPolicy,
+  routeClass: CompiledClass,
+  client: ClientFacts,
+  e: unknown,
+): Outcome {
+  return {
+    policy,
+    routeClass,
+    client,
+    reputation: { status: 'skipped' },
+    decision: decideOnFailure(policy, routeClass),
+    detail: errorMessage(e),
+  };
+}
+
 function toEvent(
   request: Request,
+  url: URL,
   o: Outcome,
   ref: string,
   latencyMs: number,
   tableGeneration: string,
 ): DecisionEvent {
-  const url = new URL(request.url);
   const record = o.reputation.status === 'hit' ? o.reputation.record : null;
   return {
     time: Date.now(),

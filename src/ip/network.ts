@@ -75,11 +75,6 @@ function ipv6Parts(text: string): number[] | null {
   }
 }
 
-/** True for four-part decimal IPv4 text (used to tell IPs from other list entries). */
-export function looksLikeIp(text: string): boolean {
-  return parseIpv4(text) !== null || text.includes(':');
-}
-
 /** CIDR text of a network (IPv6 prefixes beyond /64 show as the /64 they key to). */
 export function formatNetwork(n: Network): string {
   if (n.family === 4) return `${formatIpv4(Number(n.start))}/${n.prefix}`;

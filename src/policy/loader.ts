@@ -15,6 +15,7 @@ import {
   POLICY_SOFT_TTL_MS,
 } from '../constants';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
+import { sha256Hex } from '../util/digest';
 import type { KvReader } from '../util/kv-reader';
 import { type CompiledPolicy, compilePolicy } from './compile';
 import { DEFAULT_POLICY_DOCUMENT } from './defaults';
@@ -46,10 +47,7 @@ export interface PolicyStoreOptions {
 
 /** SHA-256 of the text, first 12 hex digits. */
 export async function contentVersion(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest).slice(0, 6)]
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join('');
+  return (await sha256Hex(new TextEncoder().encode(text))).slice(0, 12);
 }
 
 let defaultPolicy: Promise<CompiledPolicy> | null = null;

@@ -11,19 +11,6 @@ export const SCORE_LEVELS = ['safe', 'low', 'moderate', 'dangerous', 'critical']
 export type ScoreLevel = (typeof SCORE_LEVELS)[number];
 export type Score = ScoreLevel | 'unknown';
 
-export const KNOWN_CATEGORIES = [
-  'vpn',
-  'tor',
-  'proxy',
-  'hosting',
-  'scanner',
-  'remote',
-  'mobile',
-  'darkweb',
-  'anonymous_vpn',
-  'snort',
-] as const;
-
 export interface ReputationRecord {
   score: Score;
   /** Sorted, de-duplicated, lower-case. */

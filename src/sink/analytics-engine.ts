@@ -45,6 +45,8 @@ const encoder = new TextEncoder();
 
 /** Cuts the longest blobs until the total fits Analytics Engine's per-point limit. */
 function fitBlobs(blobs: string[]): string[] {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most events fit without encoding anything.
+  if (blobs.reduce((n, b) => n + b.length, 0) * 3 <= AE_MAX_BLOB_BYTES) return blobs;
   const out = [...blobs];
   let total = out.reduce((n, b) => n + encoder.encode(b).length, 0);
   while (total > AE_MAX_BLOB_BYTES) {

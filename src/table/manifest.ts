@@ -17,6 +17,7 @@
  * family and hash give, that each family's chunks are numbered 0…n-1 and cover the whole key
  * space without gaps or overlaps, and names the path of each problem.
  */
+
 import { z } from 'zod';
 import {
   TABLE_CHUNK_INDEX_BITS,
@@ -28,6 +29,7 @@ import {
 } from '../constants';
 import type { Family } from '../ip/network';
 import type { IpAddress } from '../ip/parse';
+import { sha256Hex } from '../util/digest';
 import type { EncodedChunk, ExpectedChunk } from './codec';
 import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
 
@@ -169,18 +171,6 @@ function keyFormatMessage(family: Family): string {
   return family === 4
     ? 'expected the decimal of a 32-bit value, without leading zeros'
     : 'expected 16 lower-case hex digits';
-}
-
-/** Lower-case hex SHA-256 of the bytes (WebCrypto: the same in Node and workerd). */
-export async function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string> {
-  const view = ArrayBuffer.isView(bytes)
-    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    : new Uint8Array(bytes);
-  // Chunks never live in a SharedArrayBuffer; the cast only satisfies DOM's BufferSource.
-  const digest = await crypto.subtle.digest('SHA-256', view as Uint8Array<ArrayBuffer>);
-  let hex = '';
-  for (const b of new Uint8Array(digest)) hex += b.toString(16).padStart(2, '0');
-  return hex;
 }
 
 /**
@@ -363,3 +353,5 @@ export function findChunk(
 export function findChunkFor(manifest: Manifest, ip: IpAddress): ManifestChunk | null {
   return ip.family === 4 ? findChunk(manifest, 4, ip.v4) : findChunk(manifest, 6, ip.hi, ip.lo);
 }
+
+export { sha256Hex };
