@@ -18,7 +18,7 @@
  */
 import type { Family, Network } from '../src/ip/network';
 import type { ReputationRecord, Score } from '../src/reputation/record';
-import { buildTable, type Interval, type TableEntry } from '../src/table/build';
+import { buildTable, type FamilyIntervals, type TableEntry } from '../src/table/build';
 import { decodeChunk, encodeTable } from '../src/table/codec';
 import type { TableChunk } from '../src/table/lookup';
 import { buildManifest, expectedChunk } from '../src/table/manifest';
@@ -128,23 +128,16 @@ interface Plain {
   records: ReputationRecord[];
 }
 
-function plainOf(intervals: Interval[]): Plain {
-  const n = intervals.length;
-  const p: Plain = {
-    startHi: new Uint32Array(n),
-    startLo: new Uint32Array(n),
-    endHi: new Uint32Array(n),
-    endLo: new Uint32Array(n),
-    records: [],
+function plainOf(cols: FamilyIntervals): Plain {
+  const records: ReputationRecord[] = new Array(cols.length);
+  for (let i = 0; i < cols.length; i++) records[i] = cols.record(i);
+  return {
+    startHi: cols.startHi,
+    startLo: cols.startLo,
+    endHi: cols.endHi,
+    endLo: cols.endLo,
+    records,
   };
-  intervals.forEach((iv, i) => {
-    p.startHi[i] = Number(iv.start >> 32n);
-    p.startLo[i] = Number(iv.start & 0xffff_ffffn);
-    p.endHi[i] = Number(iv.end >> 32n);
-    p.endLo[i] = Number(iv.end & 0xffff_ffffn);
-    p.records.push(iv.record);
-  });
-  return p;
 }
 
 /** The baseline for IPv4: the last start at or below the key, then its end. */

@@ -95,6 +95,18 @@ export function parseIpgateCsv(text: string, mapping: FeedMapping | string): Fee
       const trimmed = raw.trim();
       if (trimmed === '' || trimmed.startsWith('#')) return;
     }
+    // Fast path: a row whose attributes (the text after the first comma) an earlier row already
+    // had needs only its network parsed; everything else about it was checked then.
+    const comma = raw.indexOf(',');
+    if (comma > 0 && first !== 34) {
+      const cached = records.get(raw.slice(comma + 1));
+      if (cached) {
+        const net = parseNetwork(raw.slice(0, comma));
+        if (net.ok) entries.push({ network: net.network, record: cached });
+        else problems.push({ line, message: `network: ${net.error}` });
+        return;
+      }
+    }
     const cells = parseCsvLine(raw);
     if (typeof cells === 'string') {
       problems.push({ line, message: cells });

@@ -34,11 +34,21 @@ const bogons: { text: string; network: Network }[] = BOGON_NETWORKS.map((text) =
   return { text, network: r.network };
 });
 
+/** The IPv4 ranges again as plain numbers: feeds check a million networks against them. */
+const bogonsV4 = bogons
+  .filter((b) => b.network.family === 4)
+  .map((b) => ({ text: b.text, start: Number(b.network.start), end: Number(b.network.end) }));
+const bogonsV6 = bogons.filter((b) => b.network.family === 6);
+
 /** The bogon range a network overlaps (contains or lies in), or null. */
 export function bogonOverlap(n: Network): string | null {
-  for (const b of bogons) {
-    if (b.network.family === n.family && n.start <= b.network.end && n.end >= b.network.start)
-      return b.text;
+  if (n.family === 4) {
+    const start = Number(n.start);
+    const end = Number(n.end);
+    for (const b of bogonsV4) if (start <= b.end && end >= b.start) return b.text;
+    return null;
   }
+  for (const b of bogonsV6)
+    if (n.start <= b.network.end && n.end >= b.network.start) return b.text;
   return null;
 }

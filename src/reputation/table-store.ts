@@ -27,19 +27,17 @@ import { decodeChunk } from '../table/codec';
 import type { TableChunk } from '../table/lookup';
 import {
   expectedChunk,
-  findChunkFor,
-  type Manifest,
   type ManifestChunk,
   parseManifest,
   verifyChunkBytes,
 } from '../table/manifest';
+import { CHUNK_NOT_LOADED, type TableLookup, TableSet } from '../table/set';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
 import type { KvReader } from '../util/kv-reader';
 
-/** One generation: its manifest and the chunks loaded so far. */
+/** One generation: its manifest with the chunks loaded so far, and the loads in flight. */
 interface Generation {
-  manifest: Manifest;
-  chunks: Map<string, TableChunk>;
+  set: TableSet;
   loading: Map<string, Promise<TableChunk | Error>>;
   failedAt: Map<string, number>;
 }
@@ -86,18 +84,20 @@ export class TableStore {
   }
 
   generation(): string {
-    return typeof this.current === 'object' && this.current ? this.current.manifest.generation : '';
+    return typeof this.current === 'object' && this.current
+      ? this.current.set.manifest.generation
+      : '';
   }
 
   status(): TableStatus {
     const g = typeof this.current === 'object' ? this.current : null;
     return {
       state: g ? 'ready' : this.current === 'empty' ? 'empty' : this.lastError ? 'failed' : 'cold',
-      generation: g?.manifest.generation ?? '',
-      createdAt: g?.manifest.createdAt ?? '',
-      entries: g ? g.manifest.counts.v4 + g.manifest.counts.v6 : 0,
-      chunks: g?.manifest.chunks.length ?? 0,
-      loadedChunks: g?.chunks.size ?? 0,
+      generation: g?.set.manifest.generation ?? '',
+      createdAt: g?.set.manifest.createdAt ?? '',
+      entries: g ? g.set.manifest.counts.v4 + g.set.manifest.counts.v6 : 0,
+      chunks: g?.set.manifest.chunks.length ?? 0,
+      loadedChunks: g?.set.loadedCount() ?? 0,
       checkedAt: Number.isFinite(this.checkedAt) ? this.checkedAt : 0,
       lastError: this.lastError,
     };
@@ -108,9 +108,7 @@ export class TableStore {
     const g = this.current;
     if (g === 'empty') return { status: 'miss' };
     if (g === null) return { status: 'skipped' };
-    const entry = findChunkFor(g.manifest, ip);
-    const chunk = entry ? g.chunks.get(entry.key) : undefined;
-    return chunk ? lookupIn(chunk, ip) : { status: 'skipped' };
+    return asReputation(g.set.lookup(ip));
   }
 
   /** Looks up the address, loading what is missing within the deadline. */
@@ -130,10 +128,10 @@ export class TableStore {
     }
     const g = this.current;
     if (g === 'empty') return { status: 'miss' };
-    const entry = findChunkFor(g.manifest, ip);
+    const found = g.set.lookup(ip);
+    if (found !== CHUNK_NOT_LOADED) return asReputation(found);
+    const entry = g.set.chunkFor(ip);
     if (!entry) return { status: 'miss' };
-    const loaded = g.chunks.get(entry.key);
-    if (loaded) return lookupIn(loaded, ip);
     if (this.now() - (g.failedAt.get(entry.key) ?? Number.NEGATIVE_INFINITY) < this.retryAfter)
       return { status: 'error', error: this.lastError ?? `chunk ${entry.key} unavailable` };
     const load = this.loadChunk(g, entry, kv);
@@ -143,7 +141,7 @@ export class TableStore {
       return { status: 'timeout' };
     }
     if (chunk instanceof Error) return { status: 'error', error: chunk.message };
-    return lookupIn(chunk, ip);
+    return asReputation(g.set.lookup(ip));
   }
 
   /** Starts a background check for a new generation when one is due. */
@@ -184,10 +182,12 @@ export class TableStore {
     if (!parsed.ok) return this.fail(`manifest refused: ${parsed.error}`);
     const manifest = parsed.manifest;
     const cur = this.current;
-    if (cur !== null && cur !== 'empty' && cur.manifest.generation === manifest.generation) return;
+    if (cur !== null && cur !== 'empty' && cur.set.manifest.generation === manifest.generation)
+      return;
+    const created = TableSet.create(manifest);
+    if (!created.ok) return this.fail(`manifest refused: ${created.error}`);
     const next: Generation = {
-      manifest,
-      chunks: new Map(),
+      set: created.set,
       loading: new Map(),
       failedAt: new Map(),
     };
@@ -199,11 +199,11 @@ export class TableStore {
     }
     // A new generation while serving: load it whole beside the old one, then swap.
     for (const c of manifest.chunks) {
-      const shared = cur.chunks.get(c.key);
-      if (shared) next.chunks.set(c.key, shared);
+      const shared = cur.set.get(c.key);
+      if (shared) next.set.add(c.key, shared);
     }
     const results = await Promise.all(
-      manifest.chunks.map((c) => next.chunks.get(c.key) ?? this.loadChunk(next, c, kv)),
+      manifest.chunks.map((c) => next.set.get(c.key) ?? this.loadChunk(next, c, kv)),
     );
     const failure = results.find((r): r is Error => r instanceof Error);
     if (failure) {
@@ -223,13 +223,11 @@ export class TableStore {
     if (!p) {
       p = this.readChunk(entry, kv).then((r) => {
         g.loading.delete(entry.key);
-        if (r instanceof Error) {
-          g.failedAt.set(entry.key, this.now());
-          this.fail(r.message);
-        } else {
-          g.chunks.set(entry.key, r);
-        }
-        return r;
+        const problem = r instanceof Error ? r.message : g.set.add(entry.key, r);
+        if (problem === null) return r;
+        g.failedAt.set(entry.key, this.now());
+        this.fail(problem);
+        return r instanceof Error ? r : new Error(problem);
       });
       g.loading.set(entry.key, p);
     }
@@ -251,7 +249,8 @@ export class TableStore {
   }
 }
 
-function lookupIn(chunk: TableChunk, ip: IpAddress): Reputation {
-  const record = ip.family === 4 ? chunk.lookupV4(ip.v4) : chunk.lookupV6(ip.hi, ip.lo);
-  return record ? { status: 'hit', record } : { status: 'miss' };
+/** A table answer as a reputation; a chunk not in memory yet was not looked at (`skipped`). */
+function asReputation(found: TableLookup): Reputation {
+  if (found === CHUNK_NOT_LOADED) return { status: 'skipped' };
+  return found ? { status: 'hit', record: found } : { status: 'miss' };
 }

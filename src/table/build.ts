@@ -10,13 +10,15 @@
  * the same normalized record are coalesced, which keeps the table small.
  *
  * Runs at build time only (CLI, policy compile): one radix sort and one stack sweep over keys
- * split into 32-bit halves, with bigint only on the way in and out; a million prefixes take
- * about two seconds in Node. Networks must nest or be disjoint, as CIDR prefixes always do; a
- * partial overlap (possible only with hand-made ranges) is a programming error and throws.
+ * split into 32-bit halves, records as interned ids, and the result as columns
+ * (`FamilyIntervals`) that the encoder copies straight into chunks; bigint appears only on the
+ * way in. A million prefixes take about a second in Node. Networks must nest or be disjoint,
+ * as CIDR prefixes always do; a partial overlap (possible only with hand-made ranges) is a
+ * programming error and throws.
  */
 import type { Family, Network } from '../ip/network';
 import { mergeRecords, normalizeRecord, type ReputationRecord } from '../reputation/record';
-import { formatKey, joinKey, maxKey } from './keys';
+import { formatKey, joinKey, keyHi, keyLo, maxKey } from './keys';
 
 export interface TableEntry {
   network: Network;
@@ -30,10 +32,88 @@ export interface Interval {
   record: ReputationRecord;
 }
 
-/** Both families' intervals, each sorted by `start` and non-overlapping. */
+/**
+ * One family's sorted, non-overlapping intervals as columns: interval i runs from key
+ * `startHi[i]:startLo[i]` to `endHi[i]:endLo[i]` (unsigned 32-bit halves; IPv4 keys have
+ * `hi` 0) and has record `records[attr[i]]`. A million intervals are a few typed arrays, not a
+ * million objects with bigint keys, which is what lets a 1M-row feed build in seconds. It is
+ * iterable as `Interval` objects for tests and tools that want them.
+ */
+export class FamilyIntervals implements Iterable<Interval> {
+  constructor(
+    readonly family: Family,
+    readonly length: number,
+    readonly startHi: Uint32Array,
+    readonly startLo: Uint32Array,
+    readonly endHi: Uint32Array,
+    readonly endLo: Uint32Array,
+    readonly attr: Uint32Array,
+    /** Distinct normalized records; shared by both families of one build. */
+    readonly records: readonly ReputationRecord[],
+  ) {}
+
+  /** Columns from interval objects (records interned on the way). */
+  static fromIntervals(
+    family: Family,
+    intervals: readonly Interval[],
+    interner: RecordInterner = new RecordInterner(),
+  ): FamilyIntervals {
+    const r = new Ranges(intervals.length);
+    for (const iv of intervals)
+      r.push(
+        keyHi(iv.start),
+        keyLo(iv.start),
+        keyHi(iv.end),
+        keyLo(iv.end),
+        interner.id(iv.record),
+      );
+    return r.columns(family, interner.records);
+  }
+
+  start(i: number): bigint {
+    return joinKey(this.startHi[i] ?? 0, this.startLo[i] ?? 0);
+  }
+
+  end(i: number): bigint {
+    return joinKey(this.endHi[i] ?? 0, this.endLo[i] ?? 0);
+  }
+
+  record(i: number): ReputationRecord {
+    const r = this.records[this.attr[i] ?? -1];
+    if (!r) throw new RangeError(`no interval ${i}`);
+    return r;
+  }
+
+  at(i: number): Interval | undefined {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) return undefined;
+    return { start: this.start(i), end: this.end(i), record: this.record(i) };
+  }
+
+  toArray(): Interval[] {
+    return Array.from(this);
+  }
+
+  *[Symbol.iterator](): Iterator<Interval> {
+    for (let i = 0; i < this.length; i++)
+      yield { start: this.start(i), end: this.end(i), record: this.record(i) };
+  }
+}
+
+/** Both families' intervals, each sorted by start and non-overlapping. */
 export interface BuiltTable {
-  v4: Interval[];
-  v6: Interval[];
+  records: readonly ReputationRecord[];
+  v4: FamilyIntervals;
+  v6: FamilyIntervals;
+}
+
+/** A built table from interval lists (tests and tools that write intervals by hand). */
+export function tableFromIntervals(v4: readonly Interval[], v6: readonly Interval[]): BuiltTable {
+  const interner = new RecordInterner();
+  return {
+    records: interner.records,
+    v4: FamilyIntervals.fromIntervals(4, v4, interner),
+    v6: FamilyIntervals.fromIntervals(6, v6, interner),
+  };
 }
 
 export type MergeFn = (a: ReputationRecord, b: ReputationRecord) => ReputationRecord;
@@ -49,40 +129,45 @@ export function buildTable(
     checkNetwork(entry.network);
     if (entry.network.family === 4) v4Count++;
   }
+  const interner = new RecordInterner();
   const v4 = new Ranges(v4Count);
   const v6 = new Ranges(list.length - v4Count);
   for (const { network: n, record } of list) {
-    if (n.family === 4) v4.push(0, Number(n.start), 0, Number(n.end), record);
-    else v6.push(hiOf(n.start), loOf(n.start), hiOf(n.end), loOf(n.end), record);
+    const id = interner.id(record);
+    if (n.family === 4) v4.push(0, Number(n.start), 0, Number(n.end), id);
+    else v6.push(keyHi(n.start), keyLo(n.start), keyHi(n.end), keyLo(n.end), id);
   }
-  const interner = new RecordInterner();
-  return {
-    v4: flatten(4, v4, merge, interner),
-    v6: flatten(6, v6, merge, interner),
-  };
+  const flat4 = flatten(4, v4, merge, interner);
+  const flat6 = flatten(6, v6, merge, interner);
+  const records = interner.records;
+  return { records, v4: flat4.columns(4, records), v6: flat6.columns(6, records) };
 }
 
 /**
- * Shares one normalized object per distinct record, so equal records compare by identity (for
- * coalescing here, for the attribute dictionary in the encoder).
+ * Gives each distinct record (by normalized content) one id and one shared normalized object,
+ * so equal records compare by id when intervals coalesce and the encoder's per-chunk
+ * dictionary is a lookup by number. Lookups by object identity come first: feeds hand the
+ * same record object to many rows.
  */
 export class RecordInterner {
-  private readonly byObject = new Map<ReputationRecord, ReputationRecord>();
-  private readonly byText = new Map<string, ReputationRecord>();
+  readonly records: ReputationRecord[] = [];
+  private readonly byObject = new Map<ReputationRecord, number>();
+  private readonly byText = new Map<string, number>();
 
-  intern(record: ReputationRecord): ReputationRecord {
+  id(record: ReputationRecord): number {
     const seen = this.byObject.get(record);
-    if (seen) return seen;
+    if (seen !== undefined) return seen;
     const normal = normalizeRecord(record);
     const text = JSON.stringify(normal);
-    let shared = this.byText.get(text);
-    if (!shared) {
-      shared = normal;
-      this.byText.set(text, shared);
+    let id = this.byText.get(text);
+    if (id === undefined) {
+      id = this.records.length;
+      this.records.push(normal);
+      this.byText.set(text, id);
+      this.byObject.set(normal, id);
     }
-    this.byObject.set(record, shared);
-    this.byObject.set(shared, shared);
-    return shared;
+    this.byObject.set(record, id);
+    return id;
   }
 }
 
@@ -96,23 +181,20 @@ function checkNetwork(n: Network): void {
     );
 }
 
-const hiOf = (key: bigint): number => Number(key >> 32n);
-const loOf = (key: bigint): number => Number(BigInt.asUintN(32, key));
 const LO_MAX = 0xffff_ffff;
 const DIGIT_BITS = 16;
 const DIGIT_MASK = 0xffff;
 
 /**
  * Ranges as parallel typed arrays of unsigned 32-bit key halves (start hi/lo, end hi/lo) and
- * their records: a million of them sort and sweep in well under a second, where objects with
- * bigint keys took several and kept the collector busy.
+ * record ids, growable up to the capacity given.
  */
 class Ranges {
   readonly sh: Uint32Array;
   readonly sl: Uint32Array;
   readonly eh: Uint32Array;
   readonly el: Uint32Array;
-  readonly record: ReputationRecord[] = [];
+  readonly attr: Uint32Array;
   length = 0;
 
   constructor(capacity: number) {
@@ -120,21 +202,37 @@ class Ranges {
     this.sl = new Uint32Array(capacity);
     this.eh = new Uint32Array(capacity);
     this.el = new Uint32Array(capacity);
+    this.attr = new Uint32Array(capacity);
   }
 
-  push(sh: number, sl: number, eh: number, el: number, record: ReputationRecord): void {
+  push(sh: number, sl: number, eh: number, el: number, attr: number): void {
     const i = this.length++;
     this.sh[i] = sh;
     this.sl[i] = sl;
     this.eh[i] = eh;
     this.el[i] = el;
-    this.record.push(record);
+    this.attr[i] = attr;
   }
 
   describe(family: Family, i: number): string {
     const start = joinKey(this.sh[i] ?? 0, this.sl[i] ?? 0);
     const end = joinKey(this.eh[i] ?? 0, this.el[i] ?? 0);
     return `${formatKey(family, start)}..${formatKey(family, end)}`;
+  }
+
+  /** The first `length` ranges as a family's columns (copies, so the spare capacity is freed). */
+  columns(family: Family, records: readonly ReputationRecord[]): FamilyIntervals {
+    const n = this.length;
+    return new FamilyIntervals(
+      family,
+      n,
+      this.sh.slice(0, n),
+      this.sl.slice(0, n),
+      this.eh.slice(0, n),
+      this.el.slice(0, n),
+      this.attr.slice(0, n),
+      records,
+    );
   }
 }
 
@@ -181,17 +279,13 @@ function sortedOrder(r: Ranges): Uint32Array {
   return order;
 }
 
-function flatten(
-  family: Family,
-  input: Ranges,
-  merge: MergeFn,
-  interner: RecordInterner,
-): Interval[] {
+/** Sorts, merges ranges with identical keys (`merge`, in input order), then sweeps. */
+function flatten(family: Family, input: Ranges, merge: MergeFn, interner: RecordInterner): Ranges {
   const order = sortedOrder(input);
   const ranges = new Ranges(input.length);
-  const { sh, sl, eh, el } = input;
+  const { sh, sl, eh, el, attr } = input;
+  const { records } = interner;
   for (const i of order) {
-    const rec = input.record[i] as ReputationRecord;
     const last = ranges.length - 1;
     if (
       last >= 0 &&
@@ -200,25 +294,20 @@ function flatten(
       ranges.eh[last] === eh[i] &&
       ranges.el[last] === el[i]
     ) {
-      ranges.record[last] = merge(ranges.record[last] as ReputationRecord, rec);
+      const a = records[ranges.attr[last] as number] as ReputationRecord;
+      const b = records[attr[i] as number] as ReputationRecord;
+      ranges.attr[last] = interner.id(merge(a, b));
     } else {
-      ranges.push(sh[i] as number, sl[i] as number, eh[i] as number, el[i] as number, rec);
+      ranges.push(
+        sh[i] as number,
+        sl[i] as number,
+        eh[i] as number,
+        el[i] as number,
+        attr[i] as number,
+      );
     }
   }
-  for (let i = 0; i < ranges.length; i++)
-    ranges.record[i] = interner.intern(ranges.record[i] as ReputationRecord);
-  const out = sweep(family, ranges);
-  const intervals: Interval[] = new Array(out.length);
-  for (let i = 0; i < out.length; i++) {
-    const lo = out.sl[i] as number;
-    const endLo = out.el[i] as number;
-    intervals[i] = {
-      start: family === 4 ? BigInt(lo) : joinKey(out.sh[i] as number, lo),
-      end: family === 4 ? BigInt(endLo) : joinKey(out.eh[i] as number, endLo),
-      record: out.record[i] as ReputationRecord,
-    };
-  }
-  return intervals;
+  return sweep(family, ranges);
 }
 
 /**
@@ -227,7 +316,7 @@ function flatten(
  * claims. The sentinel past the last key has `hi = 2^32`, which plain numbers can hold.
  */
 function sweep(family: Family, ranges: Ranges): Ranges {
-  const { sh, sl, eh, el, record } = ranges;
+  const { sh, sl, eh, el, attr } = ranges;
   // Each range starts at most one piece of its own and one of its parent's after it.
   const out = new Ranges(2 * ranges.length);
   const stack: number[] = [];
@@ -235,9 +324,9 @@ function sweep(family: Family, ranges: Ranges): Ranges {
   let pl = 0;
 
   /** Emits `ph:pl .. e0:e1`; the caller guarantees it is not empty. */
-  const emit = (e0: number, e1: number, rec: ReputationRecord): void => {
+  const emit = (e0: number, e1: number, rec: number): void => {
     const prev = out.length - 1;
-    if (prev >= 0 && out.record[prev] === rec) {
+    if (prev >= 0 && out.attr[prev] === rec) {
       const p0 = out.eh[prev] as number;
       const p1 = out.el[prev] as number;
       if (p1 === LO_MAX ? p0 + 1 === ph && pl === 0 : p0 === ph && p1 + 1 === pl) {
@@ -257,7 +346,7 @@ function sweep(family: Family, ranges: Ranges): Ranges {
       const t1 = el[top] as number;
       if (!(t0 < lh || (t0 === lh && t1 < ll))) return;
       if (ph < t0 || (ph === t0 && pl <= t1)) {
-        emit(t0, t1, record[top] as ReputationRecord);
+        emit(t0, t1, attr[top] as number);
         if (t1 === LO_MAX) {
           ph = t0 + 1;
           pl = 0;
@@ -284,7 +373,7 @@ function sweep(family: Family, ranges: Ranges): Ranges {
             `${ranges.describe(family, i)} overlap without nesting`,
         );
       if (ph < s0 || (ph === s0 && pl < s1)) {
-        const rec = record[parent] as ReputationRecord;
+        const rec = attr[parent] as number;
         if (s1 === 0) emit(s0 - 1, LO_MAX, rec);
         else emit(s0, s1 - 1, rec);
       }
@@ -294,6 +383,7 @@ function sweep(family: Family, ranges: Ranges): Ranges {
     stack.push(i);
   }
   const past = maxKey(family) + 1n;
-  closeBefore(hiOf(past), loOf(past));
+  // Not keyHi: the sentinel's upper half is 2^32, one past what 32 bits hold.
+  closeBefore(Number(past >> 32n), keyLo(past));
   return out;
 }

@@ -35,8 +35,8 @@ import {
   TABLE_MAX_DICTIONARY_BYTES,
 } from '../constants';
 import type { Family } from '../ip/network';
-import { normalizeRecord, type ReputationRecord, recordSchema } from '../reputation/record';
-import type { BuiltTable, Interval } from './build';
+import { type ReputationRecord, recordSchema } from '../reputation/record';
+import { type BuiltTable, FamilyIntervals, type Interval } from './build';
 import { formatKey, keyHi, keyLo, maxKey, parseKey } from './keys';
 import { type AttributeIndex, TableChunk } from './lookup';
 
@@ -103,25 +103,22 @@ export function encodeTable(built: BuiltTable, opts: EncodeOptions = {}): Encode
   const maxIntervals = opts.maxIntervals ?? TABLE_CHUNK_MAX_INTERVALS;
   if (!Number.isSafeInteger(maxIntervals) || maxIntervals < 1)
     throw new RangeError(`maxIntervals must be a positive integer, got ${maxIntervals}`);
-  return [...encodeFamily(4, built.v4, maxIntervals), ...encodeFamily(6, built.v6, maxIntervals)];
+  return [...encodeFamily(built.v4, maxIntervals), ...encodeFamily(built.v6, maxIntervals)];
 }
 
-function encodeFamily(
-  family: Family,
-  intervals: readonly Interval[],
-  maxIntervals: number,
-): EncodedChunk[] {
-  const starts = chunkStarts(family, intervals, maxIntervals);
+function encodeFamily(cols: FamilyIntervals, maxIntervals: number): EncodedChunk[] {
+  const { family } = cols;
+  checkIntervals(cols, 0n, maxKey(family));
+  const starts = chunkStarts(cols, maxIntervals);
+  const scratch = new Dictionary(cols.records);
   const out: EncodedChunk[] = [];
   for (let k = 0; k < starts.length; k++) {
     const first = starts[k] as number;
-    const end = starts[k + 1] ?? intervals.length;
-    const part = intervals.slice(first, end);
-    const next = intervals[end];
-    const from = k === 0 ? 0n : (part[0]?.start ?? 0n);
-    const to = next ? next.start - 1n : maxKey(family);
-    const bytes = encodeChunk({ family, from, to, intervals: part });
-    out.push({ family, index: k, from, to, count: part.length, bytes });
+    const end = starts[k + 1] ?? cols.length;
+    const from = k === 0 ? 0n : cols.start(first);
+    const to = end < cols.length ? cols.start(end) - 1n : maxKey(family);
+    const bytes = encodeRange(cols, first, end, from, to, scratch);
+    out.push({ family, index: k, from, to, count: end - first, bytes });
   }
   return out;
 }
@@ -132,19 +129,21 @@ function encodeFamily(
  * TABLE_CHUNK_MIN_DIVISOR intervals on either side (a local minimum; ties go to the lower
  * index, and i needs `reach` intervals on both sides), which puts starts at least reach + 1 and
  * on average about 2 * reach + 1 apart; a run between two such starts that is longer than
- * maxIntervals is cut into equal chunks. Whether i starts a chunk depends only on the keys near i, so an edit to the
- * table moves at most the boundaries within `reach` intervals of it and the chunks further
- * away keep their bytes (unless the edit makes a chunk overflow, which is rare).
+ * maxIntervals is cut into equal chunks. Whether i starts a chunk depends only on the keys near
+ * i, so an edit to the table moves at most the boundaries within `reach` intervals of it and
+ * the chunks further away keep their bytes (unless the edit makes a chunk overflow, which is
+ * rare).
  */
-export function chunkStarts(
-  family: Family,
-  intervals: readonly Interval[],
-  maxIntervals: number,
-): number[] {
-  const n = intervals.length;
+export function chunkStarts(cols: FamilyIntervals, maxIntervals: number): number[] {
+  const n = cols.length;
   const reach = Math.max(1, Math.floor(maxIntervals / TABLE_CHUNK_MIN_DIVISOR));
   const hash = new Uint32Array(n);
-  for (let i = 0; i < n; i++) hash[i] = boundaryHash(family, (intervals[i] as Interval).start);
+  const { startHi, startLo } = cols;
+  for (let i = 0; i < n; i++) {
+    const lo = startLo[i] as number;
+    // A uniform hash of the start key (murmur3's finalizer; IPv6 folds both halves).
+    hash[i] = cols.family === 4 ? mix32(lo) : mix32((startHi[i] as number) ^ mix32(lo));
+  }
   // Distance to the nearest lower (or, on the left, equal) hash, by two monotonic stacks; the
   // largest u32 where there is none.
   const left = new Uint32Array(n).fill(NONE);
@@ -179,11 +178,6 @@ export function chunkStarts(
 
 const NONE = 0xffff_ffff;
 
-/** A uniform unsigned 32-bit hash of a key (murmur3's finalizer; IPv6 folds both halves). */
-function boundaryHash(family: Family, key: bigint): number {
-  return family === 4 ? mix32(Number(key)) : mix32(keyHi(key) ^ mix32(keyLo(key)));
-}
-
 function mix32(x: number): number {
   let h = x | 0;
   h ^= h >>> 16;
@@ -206,23 +200,64 @@ export interface ChunkInput {
 export function encodeChunk(input: ChunkInput): Uint8Array {
   const { family, from, to, intervals } = input;
   if (family !== 4 && family !== 6) throw new RangeError(`unknown address family ${family}`);
+  for (let i = 0; i < intervals.length; i++) {
+    const iv = intervals[i] as Interval;
+    if (typeof iv.start !== 'bigint' || typeof iv.end !== 'bigint' || iv.start > iv.end)
+      throw new RangeError(`interval ${i} is not a bigint range with start <= end`);
+    if (iv.start < 0n || iv.end > maxKey(family))
+      throw new RangeError(`interval ${i} lies outside the IPv${family} key space`);
+  }
+  const cols = FamilyIntervals.fromIntervals(family, intervals);
+  checkIntervals(cols, from, to);
+  return encodeRange(cols, 0, cols.length, from, to, new Dictionary(cols.records));
+}
+
+/**
+ * Throws unless `from..to` is a valid range of the family's keys and the intervals are sorted,
+ * do not overlap, and lie inside it. Compares 32-bit halves: this runs over every interval of
+ * every build.
+ */
+function checkIntervals(cols: FamilyIntervals, from: bigint, to: bigint): void {
+  const { family, startHi, startLo, endHi, endLo } = cols;
   if (from < 0n || to > maxKey(family) || from > to)
     throw new RangeError(
       `invalid chunk range ${formatKey(family, from)}..${formatKey(family, to)}`,
     );
-  checkIntervals(family, from, to, intervals);
+  if (cols.length === 0) return;
+  const before = (h1: number, l1: number, h2: number, l2: number) =>
+    h1 < h2 || (h1 === h2 && l1 < l2);
+  if (cols.start(0) < from)
+    throw new RangeError(`interval 0 starts before ${formatKey(family, from)}`);
+  for (let i = 0; i < cols.length; i++) {
+    const sh = startHi[i] as number;
+    const sl = startLo[i] as number;
+    if (before(endHi[i] as number, endLo[i] as number, sh, sl))
+      throw new RangeError(`interval ${i} ends before it starts`);
+    if (i > 0 && !before(endHi[i - 1] as number, endLo[i - 1] as number, sh, sl))
+      throw new RangeError(
+        `interval ${i} (${formatKey(family, cols.start(i))}) is unsorted or overlaps`,
+      );
+  }
+  if (cols.end(cols.length - 1) > to)
+    throw new RangeError(`interval ${cols.length - 1} ends past ${formatKey(family, to)}`);
+}
 
-  const { records, attributes } = dictionary(intervals);
-  const count = intervals.length;
-  const width = records.length <= U8_LIMIT ? 1 : records.length <= U16_LIMIT ? 2 : 4;
-  const trailer = new TextEncoder().encode(
-    JSON.stringify({
-      family,
-      from: formatKey(family, from),
-      to: formatKey(family, to),
-      records,
-    }),
-  );
+/** Encodes intervals `first..end-1` of `cols` as the chunk answering for `from..to`. */
+function encodeRange(
+  cols: FamilyIntervals,
+  first: number,
+  end: number,
+  from: bigint,
+  to: bigint,
+  dict: Dictionary,
+): Uint8Array {
+  const { family } = cols;
+  const { texts, attributes } = dict.build(cols.attr, first, end);
+  const count = end - first;
+  const width = texts.length <= U8_LIMIT ? 1 : texts.length <= U16_LIMIT ? 2 : 4;
+  // What JSON.stringify({ family, from, to, records }) writes, from each record's cached text.
+  const head = JSON.stringify({ family, from: formatKey(family, from), to: formatKey(family, to) });
+  const trailer = new TextEncoder().encode(`${head.slice(0, -1)},"records":[${texts.join(',')}]}`);
   if (trailer.length > TABLE_MAX_DICTIONARY_BYTES)
     throw new RangeError(
       `record dictionary of ${trailer.length} bytes exceeds ${TABLE_MAX_DICTIONARY_BYTES}; ` +
@@ -246,95 +281,96 @@ export function encodeChunk(input: ChunkInput): Uint8Array {
   view.setUint32(H.keyBytes, keyBytes, true);
   view.setUint32(H.attributeBytes, attributeBytes, true);
   view.setUint32(H.trailerBytes, trailer.length, true);
-  view.setUint32(H.recordCount, records.length, true);
+  view.setUint32(H.recordCount, texts.length, true);
   view.setUint32(H.reserved, 0, true);
 
-  const column = (c: number) => TABLE_HEADER_BYTES + c * count * U32;
-  for (let i = 0; i < count; i++) {
-    const iv = intervals[i] as Interval;
-    const at = i * U32;
-    if (family === 4) {
-      view.setUint32(column(0) + at, Number(iv.start), true);
-      view.setUint32(column(1) + at, Number(iv.end), true);
-    } else {
-      view.setUint32(column(0) + at, keyHi(iv.start), true);
-      view.setUint32(column(1) + at, keyLo(iv.start), true);
-      view.setUint32(column(2) + at, keyHi(iv.end), true);
-      view.setUint32(column(3) + at, keyLo(iv.end), true);
-    }
+  const columns =
+    family === 4
+      ? [cols.startLo, cols.endLo]
+      : [cols.startHi, cols.startLo, cols.endHi, cols.endLo];
+  for (let c = 0; c < columns.length; c++) {
+    const column = (columns[c] as Uint32Array).subarray(first, end);
+    writeLittleEndian(view, TABLE_HEADER_BYTES + c * count * U32, 4, column);
   }
   const attrAt = TABLE_HEADER_BYTES + keyBytes;
-  for (let i = 0; i < count; i++) {
-    const a = attributes[i] as number;
-    if (width === 1) view.setUint8(attrAt + i, a);
-    else if (width === 2) view.setUint16(attrAt + 2 * i, a, true);
-    else view.setUint32(attrAt + U32 * i, a, true);
-  }
+  writeLittleEndian(view, attrAt, width, attributes);
   bytes.set(trailer, attrAt + attributeBytes);
   return bytes;
 }
 
-function checkIntervals(
-  family: Family,
-  from: bigint,
-  to: bigint,
-  intervals: readonly Interval[],
+/**
+ * Writes unsigned integers of `width` bytes at `offset`: one typed-array copy on a
+ * little-endian host (the offsets are aligned by the layout), a loop elsewhere.
+ */
+function writeLittleEndian(
+  view: DataView,
+  offset: number,
+  width: 1 | 2 | 4,
+  values: Uint32Array,
 ): void {
-  let prevEnd = from - 1n;
-  for (let i = 0; i < intervals.length; i++) {
-    const iv = intervals[i] as Interval;
-    if (typeof iv.start !== 'bigint' || typeof iv.end !== 'bigint' || iv.start > iv.end)
-      throw new RangeError(`interval ${i} is not a bigint range with start <= end`);
-    if (iv.start <= prevEnd)
-      throw new RangeError(
-        `interval ${i} (${formatKey(family, iv.start)}) is unsorted or overlaps`,
-      );
-    if (iv.end > to) throw new RangeError(`interval ${i} ends past ${formatKey(family, to)}`);
-    prevEnd = iv.end;
-  }
-}
-
-/** Normal form and its JSON text per record object, computed (and validated) once per build. */
-const prepared = new WeakMap<ReputationRecord, { normal: ReputationRecord; text: string }>();
-
-function prepare(record: ReputationRecord, i: number): { normal: ReputationRecord; text: string } {
-  let p = prepared.get(record);
-  if (!p) {
-    const normal = normalizeRecord(record);
-    const checked = recordSchema.safeParse(normal);
-    if (!checked.success)
-      throw new RangeError(`interval ${i} has an invalid record: ${checked.error.message}`);
-    p = { normal, text: JSON.stringify(normal) };
-    prepared.set(record, p);
-  }
-  return p;
-}
-
-/** Distinct normalized records (first use first) and each interval's position among them. */
-function dictionary(intervals: readonly Interval[]): {
-  records: ReputationRecord[];
-  attributes: Uint32Array;
-} {
-  const records: ReputationRecord[] = [];
-  const byObject = new Map<ReputationRecord, number>();
-  const byText = new Map<string, number>();
-  const attributes = new Uint32Array(intervals.length);
-  for (let i = 0; i < intervals.length; i++) {
-    const record = (intervals[i] as Interval).record;
-    let a = byObject.get(record);
-    if (a === undefined) {
-      const { normal, text } = prepare(record, i);
-      a = byText.get(text);
-      if (a === undefined) {
-        a = records.length;
-        records.push(normal);
-        byText.set(text, a);
-      }
-      byObject.set(record, a);
+  const n = values.length;
+  if (width === 1) {
+    new Uint8Array(view.buffer, offset, n).set(values);
+  } else if (IS_LITTLE_ENDIAN) {
+    (width === 2
+      ? new Uint16Array(view.buffer, offset, n)
+      : new Uint32Array(view.buffer, offset, n)
+    ).set(values);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as number;
+      if (width === 2) view.setUint16(offset + 2 * i, v, true);
+      else view.setUint32(offset + 4 * i, v, true);
     }
-    attributes[i] = a;
   }
-  return { records, attributes };
+}
+
+/**
+ * Per-chunk record dictionaries over one build's records: each chunk lists the distinct
+ * records its intervals use (first use first) and gives each interval its position in that
+ * list. A record is checked against the schema the decoder applies, and turned into JSON, once
+ * per build however many chunks use it.
+ */
+class Dictionary {
+  private readonly texts: (string | undefined)[];
+  /** Position of each build record in the current chunk's list, -1 when unused. */
+  private readonly local: Int32Array;
+
+  constructor(private readonly records: readonly ReputationRecord[]) {
+    this.texts = new Array(records.length);
+    this.local = new Int32Array(records.length).fill(-1);
+  }
+
+  build(attr: Uint32Array, first: number, end: number) {
+    const used: number[] = [];
+    const texts: string[] = [];
+    const attributes = new Uint32Array(end - first);
+    for (let i = first; i < end; i++) {
+      const id = attr[i] as number;
+      let a = this.local[id] as number;
+      if (a < 0) {
+        a = used.length;
+        this.local[id] = a;
+        used.push(id);
+        texts.push(this.text(id, i));
+      }
+      attributes[i - first] = a;
+    }
+    for (const id of used) this.local[id] = -1;
+    return { texts, attributes };
+  }
+
+  private text(id: number, i: number): string {
+    let text = this.texts[id];
+    if (text === undefined) {
+      const checked = recordSchema.safeParse(this.records[id]);
+      if (!checked.success)
+        throw new RangeError(`interval ${i} has an invalid record: ${checked.error.message}`);
+      text = JSON.stringify(this.records[id]);
+      this.texts[id] = text;
+    }
+    return text;
+  }
 }
 
 // ── Decoding ───────────────────────────────────────────────────────────────────────────────

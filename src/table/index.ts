@@ -2,7 +2,15 @@
  * The binary reputation table, shared by the CLI (build, encode, manifest) and the Worker
  * (decode, lookup). Format: docs/table-format.md.
  */
-export { type BuiltTable, buildTable, type Interval, type MergeFn, type TableEntry } from './build';
+export {
+  type BuiltTable,
+  buildTable,
+  FamilyIntervals,
+  type Interval,
+  type MergeFn,
+  type TableEntry,
+  tableFromIntervals,
+} from './build';
 export {
   type ChunkHeader,
   type ChunkInput,
@@ -24,7 +32,6 @@ export {
   chunkKey,
   expectedChunk,
   findChunk,
-  findChunkFor,
   type Manifest,
   type ManifestChunk,
   type ManifestResult,

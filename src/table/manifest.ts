@@ -28,7 +28,6 @@ import {
   TABLE_MANIFEST_VERSION,
 } from '../constants';
 import type { Family } from '../ip/network';
-import type { IpAddress } from '../ip/parse';
 import { sha256Hex } from '../util/digest';
 import type { EncodedChunk, ExpectedChunk } from './codec';
 import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
@@ -347,11 +346,6 @@ export function findChunk(
   const index = compileManifest(manifest)[family === 4 ? 'v4' : 'v6'];
   const k = chunkPosition(index, hi >>> 0, family === 4 ? 0 : lo >>> 0);
   return index.chunks[k] ?? null;
-}
-
-/** The manifest entry of the chunk that holds an address's key. */
-export function findChunkFor(manifest: Manifest, ip: IpAddress): ManifestChunk | null {
-  return ip.family === 4 ? findChunk(manifest, 4, ip.v4) : findChunk(manifest, 6, ip.hi, ip.lo);
 }
 
 export { sha256Hex };

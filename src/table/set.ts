@@ -79,6 +79,17 @@ export class TableSet {
     return null;
   }
 
+  /** The loaded chunk stored under `key`, or null. */
+  get(key: string): TableChunk | null {
+    const found = this.locate(key);
+    return found ? (found.slots[found.position] ?? null) : null;
+  }
+
+  /** How many of the manifest's chunks are loaded. */
+  loadedCount(): number {
+    return [...this.v4Chunks, ...this.v6Chunks].filter((c) => c !== null).length;
+  }
+
   /** Manifest entries whose chunks are not loaded yet. */
   missing(): ManifestChunk[] {
     const out: ManifestChunk[] = [];

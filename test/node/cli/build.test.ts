@@ -19,8 +19,8 @@ function recordAt(entries: ReturnType<typeof buildEntries>['entries'], ip: strin
   if (!p) throw new Error(ip);
   const key = p.family === 4 ? BigInt(p.v4) : (BigInt(p.hi) << 32n) | BigInt(p.lo);
   return (
-    (p.family === 4 ? built.v4 : built.v6).find((i) => i.start <= key && key <= i.end)?.record ??
-    null
+    (p.family === 4 ? built.v4 : built.v6).toArray().find((i) => i.start <= key && key <= i.end)
+      ?.record ?? null
   );
 }
 

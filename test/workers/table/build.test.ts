@@ -1,7 +1,14 @@
 /** Flattening overlapping prefixes into intervals: specificity, merging, coalescing, limits. */
 import { describe, expect, it } from 'vitest';
 import { normalizeRecord, type ReputationRecord } from '../../../src/reputation/record';
-import { buildTable, type Interval } from '../../../src/table/build';
+import { buildTable as build, type Interval } from '../../../src/table/build';
+
+/** The built table with each family as an array of intervals. */
+function buildTable(...args: Parameters<typeof build>): { v4: Interval[]; v6: Interval[] } {
+  const t = build(...args);
+  return { v4: t.v4.toArray(), v6: t.v6.toArray() };
+}
+
 import { entry, net, rec } from './support';
 
 const critical = rec(0);

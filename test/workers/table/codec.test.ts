@@ -6,7 +6,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TABLE_FORMAT_VERSION, TABLE_HEADER_BYTES, TABLE_MAGIC } from '../../../src/constants';
 import type { ReputationRecord } from '../../../src/reputation/record';
-import { type BuiltTable, buildTable, type Interval } from '../../../src/table/build';
+import {
+  type BuiltTable,
+  buildTable,
+  type Interval,
+  tableFromIntervals,
+} from '../../../src/table/build';
 import {
   chunkStarts,
   decodeChunk,
@@ -123,7 +128,7 @@ describe('encodeTable / decodeChunk', () => {
     const bytes = buf(v6Bytes);
     const decoded = decodeChunk(bytes, expect6);
     if (!decoded.ok) throw new Error(decoded.error);
-    const first = sample.v6[0] as Interval;
+    const first = sample.v6.at(0) as Interval;
     const probe = () => decoded.chunk.lookupV6(Number(first.start >> 32n), 0);
     const before = probe();
     // Flipping the first attribute index in the source buffer changes what the chunk answers.
@@ -138,7 +143,7 @@ describe('encodeTable / decodeChunk', () => {
     const bytes = buf(v4Bytes);
     const decoded = decodeChunk(bytes, expect4);
     if (!decoded.ok) throw new Error(decoded.error);
-    const key = Number(sample.v4[0]?.start);
+    const key = Number(sample.v4.at(0)?.start);
     const before = decoded.chunk.lookupV4(key);
     new Uint8Array(bytes).fill(0xff);
     expect(decoded.chunk.lookupV4(key)).toBe(before);
@@ -157,12 +162,12 @@ describe('encodeTable / decodeChunk', () => {
     shifted.set(v6Bytes, 1);
     const decoded = decodeChunk(shifted.subarray(1), expect6);
     if (!decoded.ok) throw new Error(decoded.error);
-    const first = sample.v6[0] as Interval;
+    const first = sample.v6.at(0) as Interval;
     expect(decoded.chunk.lookupV6(Number(first.start >> 32n), 0)).toEqual(first.record);
   });
 
   it('encodes an empty family as one chunk covering every key', () => {
-    const chunks = encodeTable({ v4: [], v6: [] });
+    const chunks = encodeTable(tableFromIntervals([], []));
     expect(chunks.map((c) => [c.family, c.index, c.from, c.to, c.count])).toEqual([
       [4, 0, 0n, 0xffff_ffffn, 0],
       [6, 0, 0n, 0xffff_ffff_ffff_ffffn, 0],
@@ -178,11 +183,11 @@ describe('encodeTable / decodeChunk', () => {
       { start: 10n, end: 20n, record: r },
       { start: 5n, end: 6n, record: r },
     ];
-    expect(() => encodeTable({ v4: unsorted, v6: [] })).toThrow(/unsorted/);
+    expect(() => encodeTable(tableFromIntervals(unsorted, []))).toThrow(/unsorted/);
     const bad = { score: 'low', categories: [], country: 'USA' } as ReputationRecord;
-    expect(() => encodeTable({ v4: [{ start: 1n, end: 1n, record: bad }], v6: [] })).toThrow(
-      /invalid record/,
-    );
+    expect(() =>
+      encodeTable(tableFromIntervals([{ start: 1n, end: 1n, record: bad }], [])),
+    ).toThrow(/invalid record/);
     expect(() => encodeChunk({ family: 4, from: 0n, to: 1n << 32n, intervals: [] })).toThrow(
       /invalid chunk range/,
     );
@@ -239,7 +244,7 @@ describe('content-defined chunk boundaries', () => {
       const c = chunks[k] as EncodedChunk;
       const prev = chunks[k - 1] as EncodedChunk;
       expect(c.from).toBe(prev.to + 1n);
-      expect(c.from).toBe(built.v4.find((iv) => iv.start === c.from)?.start);
+      expect(c.from).toBe(built.v4.toArray().find((iv) => iv.start === c.from)?.start);
       // Natural starts are local minima more than MAX/4 apart; a longer run is cut evenly.
       expect(c.count).toBeGreaterThan(MAX / 4);
     }
@@ -248,9 +253,9 @@ describe('content-defined chunk boundaries', () => {
     const mean = built.v4.length / chunks.length;
     expect(mean).toBeGreaterThan(MAX / 3);
     expect(mean).toBeLessThan((MAX * 2) / 3);
-    const starts = chunkStarts(4, built.v4, MAX);
-    expect(starts.map((i) => built.v4[i]?.start)).toEqual(
-      chunks.map((c) => c.from || built.v4[0]?.start),
+    const starts = chunkStarts(built.v4, MAX);
+    expect(starts.map((i) => built.v4.at(i)?.start)).toEqual(
+      chunks.map((c) => c.from || built.v4.at(0)?.start),
     );
   });
 
@@ -282,7 +287,7 @@ describe('attribute index width', () => {
       const record: ReputationRecord = { score: 'low', categories: [], asn: i };
       v4.push({ start: BigInt(i * 2), end: BigInt(i * 2), record });
     }
-    return { v4, v6: [] };
+    return tableFromIntervals(v4, []);
   }
 
   for (const [distinct, width] of [
@@ -457,8 +462,8 @@ describe('decodeChunk refuses damaged or foreign chunks', () => {
 
   it('refuses intervals outside the chunk range the trailer names', () => {
     const t = trailerOf(v4Bytes);
-    const first = Number(sample.v4[0]?.start);
-    const last = Number(sample.v4[sample.v4.length - 1]?.end);
+    const first = Number(sample.v4.at(0)?.start);
+    const last = Number(sample.v4.at(sample.v4.length - 1)?.end);
     refused(
       decodeChunk(withTrailer(v4Bytes, JSON.stringify({ ...t, from: String(first + 1) })), {
         ...expect4,

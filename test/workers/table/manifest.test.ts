@@ -10,12 +10,12 @@ import {
   chunkKey,
   expectedChunk,
   findChunk,
-  findChunkFor,
   type Manifest,
   parseManifest,
   sha256Hex,
   verifyChunkBytes,
 } from '../../../src/table/manifest';
+import { TableSet } from '../../../src/table/set';
 import { entry, rec } from './support';
 
 const GEN = '20240501T000000Z-abc';
@@ -247,18 +247,21 @@ describe('finding chunks', () => {
     expect(findChunk(manifest, 6, 0xffff_ffff, 0xffff_ffff)).toBe(v6[v6.length - 1]);
   });
 
-  it('finds the chunk for a parsed address', () => {
+  it('finds the chunk for a parsed address (TableSet.chunkFor)', () => {
     const ip = parseIp('2001:db8:4::1');
     if (!ip) throw new Error('bad ip');
-    const c = findChunkFor(manifest, ip);
+    const created = TableSet.create(manifest);
+    if (!created.ok) throw new Error(created.error);
+    const findChunkFor = (a: NonNullable<ReturnType<typeof parseIp>>) => created.set.chunkFor(a);
+    const c = findChunkFor(ip);
     expect(c?.family).toBe(6);
     const b = chunkBounds(c as NonNullable<typeof c>);
     expect(b.fromHi < 0x2001_0db8 || (b.fromHi === 0x2001_0db8 && b.fromLo <= 0x0004_0000)).toBe(
       true,
     );
-    expect(
-      findChunkFor(manifest, parseIp('10.8.1.1') as NonNullable<ReturnType<typeof parseIp>>),
-    ).toBe(v4[v4.length - 1]);
+    expect(findChunkFor(parseIp('10.8.1.1') as NonNullable<ReturnType<typeof parseIp>>)).toBe(
+      v4[v4.length - 1],
+    );
   });
 
   it('splits IPv6 chunk boundaries below the upper 32 bits correctly', async () => {

@@ -10,12 +10,7 @@ import {
   normalizeRecord,
   type ReputationRecord,
 } from '../../../src/reputation/record';
-import {
-  type BuiltTable,
-  buildTable,
-  type MergeFn,
-  type TableEntry,
-} from '../../../src/table/build';
+import { buildTable, type Interval, type MergeFn, type TableEntry } from '../../../src/table/build';
 import { decodeChunk, type EncodedChunk, encodeTable } from '../../../src/table/codec';
 import type { TableChunk } from '../../../src/table/lookup';
 import {
@@ -53,7 +48,8 @@ export function entry(text: string, record: ReputationRecord): TableEntry {
 }
 
 export interface Loaded {
-  built: BuiltTable;
+  /** Each family's built intervals, as arrays. */
+  built: { v4: Interval[]; v6: Interval[] };
   chunks: EncodedChunk[];
   manifest: Manifest;
   chunkMap: Map<string, TableChunk>;
@@ -86,7 +82,8 @@ export async function load(
   }
   const created = TableSet.create(manifest, chunkMap);
   if (!created.ok) throw new Error(created.error);
-  return { built, chunks, manifest, chunkMap, set: created.set };
+  const arrays = { v4: built.v4.toArray(), v6: built.v6.toArray() };
+  return { built: arrays, chunks, manifest, chunkMap, set: created.set };
 }
 
 /**
