@@ -48,7 +48,6 @@ export function bogonOverlap(n: Network): string | null {
     for (const b of bogonsV4) if (start <= b.end && end >= b.start) return b.text;
     return null;
   }
-  for (const b of bogonsV6)
-    if (n.start <= b.network.end && n.end >= b.network.start) return b.text;
+  for (const b of bogonsV6) if (n.start <= b.network.end && n.end >= b.network.start) return b.text;
   return null;
 }

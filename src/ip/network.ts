@@ -34,15 +34,15 @@ export function parseNetwork(text: string): NetworkResult {
   if (v4) return ipv4Network(t, v4.v4, lenText === null ? 32 : Number(lenText), lenText);
   const parts = ipv6Parts(addrText);
   if (!parts) return { ok: false, error: `not an IP address: ${JSON.stringify(addrText)}` };
-  const p = (i: number) => parts[i] ?? 0;
   const len = lenText === null ? 128 : Number(lenText);
-  if (p(0) === 0 && p(1) === 0 && p(2) === 0 && p(3) === 0 && p(4) === 0 && p(5) === 0xffff) {
+  const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0] = parts;
+  if (p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0xffff) {
     // IPv4-mapped: fold to IPv4, as clients are.
-    return ipv4Network(t, ((p(6) << 16) | p(7)) >>> 0, len - 96, lenText);
+    return ipv4Network(t, ((p6 << 16) | p7) >>> 0, len - 96, lenText);
   }
   if (len > 128) return { ok: false, error: `prefix length out of range: /${lenText}` };
   let value = 0n;
-  for (let i = 0; i < 8; i++) value = (value << 16n) | BigInt(p(i));
+  for (const part of parts) value = (value << 16n) | BigInt(part);
   const hostBits = BigInt(128 - len);
   if ((value & ((1n << hostBits) - 1n)) !== 0n)
     return { ok: false, error: `host bits set in ${t} (did you mean a network address?)` };
