@@ -19,7 +19,10 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { ORIGIN_URL: inject<string>('originUrl') },
+              bindings: {
+                ORIGIN_URL: inject<string>('originUrl'),
+                CRIMINALIP_API_URL: inject<string>('criminalIpUrl'),
+              },
             },
           })),
         ],

@@ -135,3 +135,79 @@ export const FEED_MAX_BYTES = 512 * 1024 * 1024;
 export const OLD_CHUNK_TTL_S = 24 * 3600;
 /** Key prefix of saved policy versions in POLICY: `policy:version:<time>-<hash>`. */
 export const POLICY_VERSION_PREFIX = 'policy:version:';
+
+// ── Reputation providers: live API clients (src/providers/) ────────────────────────────────
+
+/** Criminal IP API base; the Worker's CRIMINALIP_API_URL replaces it (local runs, tests). */
+export const CRIMINALIP_API_BASE = 'https://api.criminalip.io';
+/** Criminal IP endpoint for one IP's inbound score and flags (`?ip=`). */
+export const CRIMINALIP_SUSPICIOUS_INFO_PATH = '/v2/feature/ip/suspicious-info';
+/** AbuseIPDB API base. */
+export const ABUSEIPDB_API_BASE = 'https://api.abuseipdb.com';
+/** AbuseIPDB endpoint for one IP's abuse confidence score and facts (`?ipAddress=`). */
+export const ABUSEIPDB_CHECK_PATH = '/api/v2/check';
+/** Oldest AbuseIPDB reports that count toward the score, in days (the API's own default is 30). */
+export const ABUSEIPDB_MAX_AGE_DAYS = 90;
+/**
+ * AbuseIPDB abuseConfidenceScore (0–100) onto the five levels: the lowest score of each level,
+ * highest first. 0 means never reported (safe); a few reports stay low or moderate; from 50 the
+ * provider is more sure than not that the address is abusive (dangerous, blocked on auth
+ * paths); from 80 it is near certain (critical).
+ */
+export const ABUSEIPDB_SCORE_LEVELS: ReadonlyArray<
+  readonly [minScore: number, level: 'safe' | 'low' | 'moderate' | 'dangerous' | 'critical']
+> = [
+  [80, 'critical'],
+  [50, 'dangerous'],
+  [25, 'moderate'],
+  [1, 'low'],
+  [0, 'safe'],
+];
+/** AbuseIPDB `usageType` that makes an address a `hosting` source. */
+export const ABUSEIPDB_HOSTING_USAGE = 'Data Center/Web Hosting/Transit';
+/** Longest a provider call may take when the caller gives no deadline of its own. */
+export const PROVIDER_TIMEOUT_MS = 5_000;
+/** Largest provider response body read, in bytes (a suspicious-info body is a few KiB). */
+export const PROVIDER_MAX_BODY_BYTES = 1024 * 1024;
+/** Longest provider message kept in a failure (the rest is cut). */
+export const PROVIDER_MAX_MESSAGE_CHARS = 200;
+
+// ── Challenge: Turnstile page and clearance cookie (src/challenge/) ───────────────────────
+
+/** Path the challenge form posts its Turnstile token to; under RESERVED_PREFIX, never proxied. */
+export const CHALLENGE_PATH = `${RESERVED_PREFIX}/challenge`;
+/** Largest challenge form body read, in bytes (a token is at most 2,048 characters). */
+export const CHALLENGE_MAX_FORM_BYTES = 8 * 1024;
+/** Longest return path carried through the challenge; longer ones return to `/`. */
+export const CHALLENGE_MAX_RETURN_CHARS = 2_048;
+/**
+ * Name of the clearance cookie. The `__Host-` prefix makes browsers refuse it unless it is
+ * Secure, has Path=/ and no Domain, so no sibling subdomain can plant or widen it.
+ */
+export const CLEARANCE_COOKIE_NAME = '__Host-ipgate_clearance';
+/** Version of the signed clearance payload; a verifier refuses any other. */
+export const CLEARANCE_VERSION = 1;
+/** Default lifetime of a clearance, in seconds (Cloudflare's own challenge passage default). */
+export const CLEARANCE_TTL_S = 30 * 60;
+/** Longest lifetime a clearance may be signed for, in seconds: it cannot be revoked early. */
+export const CLEARANCE_MAX_TTL_S = 24 * 3600;
+/** Longest cookie value the verifier decodes; anything longer is malformed before any work. */
+export const CLEARANCE_MAX_CHARS = 256;
+/** Shortest secret accepted for signing clearances (32 characters ≈ an HMAC-SHA256 key). */
+export const CLEARANCE_SECRET_MIN_CHARS = 32;
+/** Turnstile's server-side validation endpoint. */
+export const TURNSTILE_SITEVERIFY_URL = 'https://challenges.cloudflare.com/turnstile/v0/siteverify';
+/** Turnstile's widget script: the one external script ipgate's pages load. */
+export const TURNSTILE_SCRIPT_URL = 'https://challenges.cloudflare.com/turnstile/v0/api.js';
+/** Origin of the Turnstile script and iframe, for the challenge page's CSP. */
+export const TURNSTILE_ORIGIN = 'https://challenges.cloudflare.com';
+/** Deadline for one siteverify call, response body included. */
+export const TURNSTILE_VERIFY_TIMEOUT_MS = 3_000;
+/** Longest token sent to siteverify (documented maximum: 2,048 characters). */
+export const TURNSTILE_MAX_TOKEN_CHARS = 2_048;
+/** Largest siteverify response body read, in bytes (a verdict is a few hundred bytes). */
+export const TURNSTILE_MAX_RESPONSE_BYTES = 16 * 1024;
+/** Most siteverify error codes kept in a result. */
+export const TURNSTILE_MAX_ERROR_CODES = 8;
+/** Action the widget is rendered with; siteverify must echo it back. */
+export const TURNSTILE_ACTION = 'ipgate-challenge';

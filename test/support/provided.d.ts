@@ -2,6 +2,10 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     originUrl: string;
+    /** The fake Criminal IP (and AbuseIPDB) API, test/support/fake-criminalip.ts. */
+    criminalIpUrl: string;
+    /** The fake Turnstile siteverify endpoint, test/support/fake-turnstile.ts. */
+    turnstileUrl: string;
   }
 }
 
