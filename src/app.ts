@@ -5,9 +5,11 @@
  */
 import { Hono } from 'hono';
 import { health } from './admin/health';
-import { RESERVED_PREFIX } from './constants';
+import { CHALLENGE_PATH, RESERVED_PREFIX } from './constants';
 import type { Env } from './env';
-import { createGate, type GateOptions } from './gate/gate';
+import { submitChallenge } from './gate/challenge';
+import { clientFacts } from './gate/client';
+import { createGate, type GateOptions, newReference } from './gate/gate';
 import { canonicalPath } from './policy/paths';
 
 export function createApp(options: GateOptions = {}) {
@@ -15,6 +17,11 @@ export function createApp(options: GateOptions = {}) {
 
   const admin = new Hono<{ Bindings: Env }>();
   admin.get('/health', (c) => health(gate, c.env, c.executionCtx));
+  admin.all(CHALLENGE_PATH.slice(RESERVED_PREFIX.length), async (c) => {
+    const policy = await gate.policies.current(c.env.POLICY, (p) => c.executionCtx.waitUntil(p));
+    const ip = clientFacts(c.req.raw).ip;
+    return submitChallenge(c.req.raw, c.env, policy, ip, newReference, gate.now);
+  });
   admin.notFound((c) => c.json({ error: 'not_found' }, 404));
   admin.onError((_e, c) => c.json({ error: 'internal_error' }, 500));
 

@@ -211,3 +211,63 @@ export const TURNSTILE_MAX_RESPONSE_BYTES = 16 * 1024;
 export const TURNSTILE_MAX_ERROR_CODES = 8;
 /** Action the widget is rendered with; siteverify must echo it back. */
 export const TURNSTILE_ACTION = 'ipgate-challenge';
+
+// ── Live reputation: API cache and the broker Durable Object (src/reputation/) ─────────────
+
+/** Default deadline for a live lookup (API cache read plus broker call), in ms. */
+export const LIVE_DEADLINE_MS = 1_500;
+/** Default API calls per UTC day, across all isolates (the broker counts them). */
+export const LIVE_DAILY_BUDGET = 1_000;
+/** Most concurrent provider calls a policy may allow (Enterprise Criminal IP keys). */
+export const LIVE_MAX_CONCURRENCY = 16;
+/** Most lookups waiting in the broker; more are answered `busy` at once. */
+export const LIVE_QUEUE_MAX = 64;
+/** Pause after the provider refused a concurrent call, in ms. */
+export const LIVE_BACKOFF_MS = 1_000;
+/** Consecutive transient failures (5xx, timeouts, bad bodies) that open the circuit. */
+export const LIVE_FAILURES_TO_OPEN = 5;
+/** How long the circuit stays open after repeated transient failures, in ms. */
+export const LIVE_CIRCUIT_COOLDOWN_MS = 60_000;
+/** Deadline for one provider call made by the broker, in ms (the queue must keep moving). */
+export const LIVE_CALL_TIMEOUT_MS = 4_000;
+/** How long an isolate remembers a live answer (or an answer in flight) for an IP, in ms. */
+export const LIVE_ISOLATE_MEMO_MS = 60_000;
+/** Most IPs an isolate remembers live answers for. */
+export const LIVE_ISOLATE_MEMO_MAX = 10_000;
+/** Name of the one broker Durable Object per provider (`idFromName`). */
+export const LIVE_BROKER_NAME_PREFIX = 'broker:';
+/** Key prefix of the API cache in REPUTATION: `api:<provider>:<client key>`. */
+export const API_CACHE_PREFIX = 'api:';
+/**
+ * API cache lifetime by the record's risk, in seconds. Dirty verdicts are stable and costly to
+ * ask again; clean answers and anonymizer flags change as addresses are reassigned, so they
+ * are asked again sooner. KV's minimum expirationTtl is 60 s.
+ */
+export const API_CACHE_TTL_S = {
+  dirty: 7 * 24 * 3600,
+  anonymizer: 24 * 3600,
+  clean: 12 * 3600,
+} as const;
+
+// ── CLI: ipgate enrich (cli/commands/enrich.ts, cli/enrich/) ──────────────────────────────
+
+/** Provider API calls one `ipgate enrich` run may make unless `--budget` says otherwise. */
+export const ENRICH_DEFAULT_BUDGET = 100;
+/** Attempts per address for transient provider failures (server, timeout, network, bad answer). */
+export const ENRICH_RETRY_ATTEMPTS = 3;
+/** Attempts per address while the provider refuses concurrent calls (another client on the key). */
+export const ENRICH_CONCURRENCY_ATTEMPTS = 5;
+/** First back-off before a retry; doubled each time, with jitter (IPGATE_ENRICH_BACKOFF_MS overrides). */
+export const ENRICH_BACKOFF_BASE_MS = 1_000;
+/** Longest single back-off before a retry. */
+export const ENRICH_BACKOFF_MAX_MS = 30_000;
+/** Default window of the decision log read by `--from-log` (`--since`). */
+export const ENRICH_DEFAULT_SINCE = '24h';
+/** Longest `--since` window: Analytics Engine keeps data for three months. */
+export const ENRICH_MAX_SINCE_DAYS = 90;
+/** Most distinct client keys one decision-log query returns (busiest first). */
+export const ENRICH_LOG_MAX_IPS = 10_000;
+/** Most bad input lines printed one by one; the rest are counted. */
+export const ENRICH_MAX_REPORTED_PROBLEMS = 20;
+/** Deadline for reading the current table from KV to skip addresses it knows (local reads spawn wrangler). */
+export const ENRICH_TABLE_READ_DEADLINE_MS = 600_000;

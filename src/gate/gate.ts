@@ -22,10 +22,12 @@ import { builtInPolicy, PolicyStore } from '../policy/loader';
 import { type Decision as DecisionT, enforcedAction } from '../policy/reasons';
 import { blockResponse } from '../proxy/block';
 import { forward, type OriginTarget, parseOriginUrl } from '../proxy/forward';
+import { LiveReputation } from '../reputation/live';
 import { TableStore } from '../reputation/table-store';
 import { analyticsEngineSink } from '../sink/analytics-engine';
 import { type DecisionEvent, type DecisionSink, nullSink } from '../sink/event';
 import { errorMessage } from '../util/deadline';
+import { challengePage, challengeReady, hasClearance } from './challenge';
 import { clientFacts } from './client';
 
 export interface GateOptions {
@@ -33,6 +35,7 @@ export interface GateOptions {
   sink?: (env: Env) => DecisionSink;
   policies?: PolicyStore;
   tables?: TableStore;
+  live?: LiveReputation;
   now?: () => number;
 }
 
@@ -41,6 +44,8 @@ export interface Gate {
   handle(request: Request, env: Env, ctx: WaitUntil, url: URL, path: string): Promise<Response>;
   readonly policies: PolicyStore;
   readonly tables: TableStore;
+  readonly live: LiveReputation;
+  now(): number;
   sinkFor(env: Env): DecisionSink;
   origin(env: Env): OriginTarget;
 }
@@ -67,6 +72,7 @@ interface Outcome {
 export function createGate(options: GateOptions = {}): Gate {
   const policies = options.policies ?? new PolicyStore();
   const tables = options.tables ?? new TableStore();
+  const live = options.live ?? new LiveReputation();
   const now = options.now ?? Date.now;
   const sinkFor = options.sink ?? defaultSink;
   let originCache: { value: string | undefined; target: OriginTarget } | null = null;
@@ -91,21 +97,47 @@ export function createGate(options: GateOptions = {}): Gate {
       routeClass = policy.classify(path, request.method.toUpperCase());
       client = clientFacts(request);
       tables.refreshIfDue(env.REPUTATION, waitUntil);
-      const reputation =
-        client.ip === null
-          ? ({ status: 'skipped' } as const)
-          : needsReputation(policy, routeClass, client)
-            ? await tables.lookup(client.ip, env.REPUTATION, {
-                deadlineMs: policy.tableDeadlineMs,
-                waitUntil,
-              })
-            : tables.peek(client.ip);
-      const decision = decide({ client, routeClass, reputation, policy });
-      const detail = reputation.status === 'error' ? reputation.error : '';
+      const reputation = await lookup(policy, routeClass, client, env, waitUntil);
+      let decision = decide({ client, routeClass, reputation, policy });
+      if (decision.action === 'challenge' && client.ip) {
+        const cleared = await hasClearance(request, env, client.ip, now());
+        if (cleared) {
+          client = { ...client, cleared };
+          decision = decide({ client, routeClass, reputation, policy });
+        }
+      }
+      const detail =
+        reputation.status === 'error' || reputation.status === 'unavailable'
+          ? reputation.error
+          : '';
       return { policy, routeClass, client, reputation, decision, detail };
     } catch (e) {
       return failed(policy, routeClass, client, e);
     }
+  }
+
+  /**
+   * The client's reputation, as far as the route class needs it: the table (what is in memory
+   * when the class needs none), then, for an IP the table does not list, the live chain (API
+   * cache, then the broker) when a provider and its key are configured.
+   */
+  async function lookup(
+    policy: CompiledPolicy,
+    routeClass: CompiledClass,
+    client: ClientFacts,
+    env: Env,
+    waitUntil: (p: Promise<unknown>) => void,
+  ): Promise<Reputation> {
+    if (client.ip === null) return { status: 'skipped' };
+    if (!needsReputation(policy, routeClass, client)) return tables.peek(client.ip);
+    const fromTable = await tables.lookup(client.ip, env.REPUTATION, {
+      deadlineMs: policy.tableDeadlineMs,
+      waitUntil,
+    });
+    if (fromTable.status !== 'miss' || !routeClass.needsReputation) return fromTable;
+    // Without a key (or with the provider off) a table miss stays a miss, as before.
+    if (!live.enabled(env, policy.live)) return fromTable;
+    return live.lookup(client.ip, env, policy.live, waitUntil);
   }
 
   function record(env: Env, ctx: WaitUntil, event: DecisionEvent): void {
@@ -137,7 +169,10 @@ export function createGate(options: GateOptions = {}): Gate {
       outcome = failed(policy, policy.site, { ip: null }, e);
     }
     record(env, ctx, toEvent(request, url, outcome, ref, now() - started, tables.generation()));
-    if (enforcedAction(outcome.decision) === 'block')
+    const enforced = enforcedAction(outcome.decision);
+    if (enforced === 'challenge' && challengeReady(env, outcome.policy))
+      return challengePage(outcome.policy, request, url, ref);
+    if (enforced !== 'allow')
       return blockResponse(
         outcome.policy.document.blockResponse,
         ref,
@@ -150,7 +185,7 @@ export function createGate(options: GateOptions = {}): Gate {
     }
   }
 
-  return { handle, policies, tables, sinkFor, origin };
+  return { handle, policies, tables, live, now, sinkFor, origin };
 }
 
 /** The outcome of a failure before a decision: internal_error, by the class's onError. */

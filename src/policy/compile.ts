@@ -48,6 +48,10 @@ export interface CompiledPolicy {
   /** True when a list names ASNs or countries, which may come from the reputation record. */
   listsUseRecordFacts: boolean;
   tableDeadlineMs: number;
+  /** Live lookups (API cache, then the broker) for IPs the table does not know. */
+  live: Policy['lookup']['live'];
+  /** Turnstile site key and clearance lifetime, for `challenge` actions. */
+  challenge: Policy['challenge'];
   classify(canonicalPath: string, method: string): CompiledClass;
 }
 
@@ -103,6 +107,8 @@ export function compilePolicy(document: Policy, version: string): CompiledPolicy
     listsUseRecordFacts:
       allow.asns.size + allow.countries.size + deny.asns.size + deny.countries.size > 0,
     tableDeadlineMs: document.lookup.tableDeadlineMs,
+    live: document.lookup.live,
+    challenge: document.challenge,
     classify(path, method) {
       for (const c of routed) {
         if ((c.methods === null || c.methods.has(method)) && c.paths.matches(path)) return c;

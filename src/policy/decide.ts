@@ -3,7 +3,9 @@
  * the policy. No I/O and no clock, so every branch is testable with plain data.
  *
  * Order: invalid client IP → allow list → deny list → lookup failure → rules → unknown.
- * The allow list wins over everything else, so an operator can always let a partner in.
+ * The allow list wins over everything else, so an operator can always let a partner in. A
+ * `challenge` (from a rule or for unknown IPs) that the client has already solved, shown by a
+ * valid clearance cookie the gate checked, passes as `challenge_passed`.
  */
 import type { IpAddress } from '../ip/parse';
 import type { ReputationRecord } from '../reputation/record';
@@ -16,6 +18,8 @@ export type Reputation =
   | { status: 'hit'; record: ReputationRecord }
   | { status: 'miss' }
   | { status: 'timeout' }
+  /** The live API could not answer: off, no key, busy, circuit open, budget spent, failing. */
+  | { status: 'unavailable'; error: string }
   | { status: 'error'; error: string }
   | { status: 'skipped' };
 
@@ -25,6 +29,8 @@ export interface ClientFacts {
   /** From `request.cf` where Cloudflare provides them. */
   asn?: number;
   country?: string;
+  /** True when the request carries a valid clearance cookie for this IP (a solved challenge). */
+  cleared?: boolean;
 }
 
 export interface DecisionInput {
@@ -75,7 +81,20 @@ function verdict(
   reason: Reason,
   rule: string,
 ): Decision {
-  return { action, reason, rule, monitorOnly: action === 'block' && policy.mode === 'monitor' };
+  return { action, reason, rule, monitorOnly: action !== 'allow' && policy.mode === 'monitor' };
+}
+
+/** A `challenge` the client has already passed lets it through (the rule stays on record). */
+function challengeOrPass(
+  policy: CompiledPolicy,
+  client: ClientFacts,
+  action: PolicyAction,
+  reason: Reason,
+  rule: string,
+): Decision {
+  if (action === 'challenge' && client.cleared === true)
+    return verdict(policy, 'allow', 'challenge_passed', rule);
+  return verdict(policy, action, reason, rule);
 }
 
 function firstMatchingRule(routeClass: CompiledClass, record: ReputationRecord) {
@@ -99,9 +118,10 @@ export function decide(input: DecisionInput): Decision {
     return verdict(policy, action, 'internal_error', `fail-${rc.onError}`);
   }
   if (!rc.needsReputation) return verdict(policy, 'allow', 'no_rules', '');
-  if (record === null) return verdict(policy, rc.unknown, 'unknown', reputation.status);
+  if (record === null)
+    return challengeOrPass(policy, client, rc.unknown, 'unknown', reputation.status);
   const rule = firstMatchingRule(rc, record);
-  if (rule) return verdict(policy, rule.action, 'reputation_rule', rule.name);
+  if (rule) return challengeOrPass(policy, client, rule.action, 'reputation_rule', rule.name);
   return verdict(policy, 'allow', 'clean', '');
 }
 

@@ -9,6 +9,7 @@ export const REASONS = [
   'allow_list',
   'deny_list',
   'reputation_rule',
+  'challenge_passed',
   'clean',
   'unknown',
   'no_rules',
@@ -16,7 +17,7 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export type Action = 'allow' | 'block';
+export type Action = 'allow' | 'block' | 'challenge';
 
 export interface Decision {
   /** What the policy says to do. */
@@ -24,11 +25,11 @@ export interface Decision {
   reason: Reason;
   /** The rule, list entry or failure behind the reason; '' when none. */
   rule: string;
-  /** True when the policy is in monitor mode and `action` was therefore not enforced. */
+  /** True when the policy is in monitor mode and `action` (block, challenge) was not enforced. */
   monitorOnly: boolean;
 }
 
-/** What the client gets for a decision: the origin's response, or ipgate's block page. */
+/** What the client gets: the origin's response, ipgate's block page, or its challenge page. */
 export function enforcedAction(d: Decision): Action {
   return d.monitorOnly ? 'allow' : d.action;
 }
@@ -39,8 +40,10 @@ export const REASON_DESCRIPTIONS: Record<Reason, string> = {
   allow_list: 'the IP, its network, ASN or country is on the allow list',
   deny_list: 'the IP, its network, ASN or country is on the deny list',
   reputation_rule: 'a rule of the route class matched the IP’s score or categories',
+  challenge_passed:
+    'a challenge applied, and the client holds a valid clearance cookie for its IP (Turnstile solved)',
   clean: 'the IP has a record and no rule matched',
-  unknown: 'no record for the IP (not in the table, or not loaded in time)',
+  unknown: 'no record for the IP: not in the table, the API cache or the live API in time',
   no_rules: 'the route class has no rule that needs reputation',
   internal_error: 'ipgate failed (KV error, corrupt table chunk, bug)',
 };

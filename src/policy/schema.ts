@@ -6,15 +6,26 @@
  * The reference for every field is docs/policy.md.
  */
 import { z } from 'zod';
-import { POLICY_MAX_BYTES, POLICY_MAX_REPORTED_ISSUES } from '../constants';
+import {
+  CLEARANCE_MAX_TTL_S,
+  CLEARANCE_TTL_S,
+  LIVE_DAILY_BUDGET,
+  LIVE_DEADLINE_MS,
+  LIVE_MAX_CONCURRENCY,
+  POLICY_MAX_BYTES,
+  POLICY_MAX_REPORTED_ISSUES,
+} from '../constants';
 import { parseNetwork } from '../ip/network';
+import { PROVIDER_NAMES } from '../providers/types';
 import { SCORE_LEVELS } from '../reputation/record';
 import { parsePathPattern } from './paths';
 
-export const ACTIONS = ['allow', 'block'] as const;
+export const ACTIONS = ['allow', 'block', 'challenge'] as const;
 export type PolicyAction = (typeof ACTIONS)[number];
 
 const action = z.enum(ACTIONS);
+/** A client without a usable IP cannot be bound to a clearance cookie, so no `challenge`. */
+const noIpAction = z.enum(['allow', 'block']);
 const method = z
   .string()
   .regex(/^[A-Za-z]{1,20}$/, 'an HTTP method name')
@@ -42,7 +53,7 @@ const ruleSchema = z
 const classBehaviour = {
   rules: z.array(ruleSchema).max(50).default([]),
   unknown: action.default('allow'),
-  invalidClientIp: action.default('allow'),
+  invalidClientIp: noIpAction.default('allow'),
   onError: z.enum(['open', 'closed']).default('open'),
 };
 
@@ -104,6 +115,25 @@ export const policySchema = z
     lookup: z
       .object({
         tableDeadlineMs: z.number().int().min(10).max(10_000).default(750),
+        live: z
+          .object({
+            provider: z.enum(['off', ...PROVIDER_NAMES]).default('criminalip'),
+            deadlineMs: z.number().int().min(50).max(10_000).default(LIVE_DEADLINE_MS),
+            concurrency: z.number().int().min(1).max(LIVE_MAX_CONCURRENCY).default(1),
+            dailyBudget: z.number().int().min(0).max(10_000_000).default(LIVE_DAILY_BUDGET),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    challenge: z
+      .object({
+        siteKey: z
+          .string()
+          .regex(/^[0-9A-Za-z_-]{1,100}$/, 'a Turnstile site key')
+          .optional(),
+        ttlSeconds: z.number().int().min(60).max(CLEARANCE_MAX_TTL_S).default(CLEARANCE_TTL_S),
       })
       .strict()
       .prefault({}),
@@ -121,7 +151,28 @@ export const policySchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((doc, ctx) => {
+    if (doc.challenge.siteKey !== undefined) return;
+    const classes = [
+      ...doc.routeClasses.map((c, i) => ({ c, at: ['routeClasses', i] })),
+      {
+        c: doc.site,
+        at: ['site'],
+      },
+    ];
+    for (const { c, at } of classes) {
+      const uses = c.unknown === 'challenge' ? [...at, 'unknown'] : null;
+      const rule = c.rules.findIndex((r) => r.action === 'challenge');
+      const where = uses ?? (rule >= 0 ? [...at, 'rules', rule, 'action'] : null);
+      if (where)
+        ctx.addIssue({
+          code: 'custom',
+          message: '"challenge" needs challenge.siteKey (a Turnstile site key)',
+          path: where,
+        });
+    }
+  });
 
 /** A policy document with every default filled in. */
 export type Policy = z.output<typeof policySchema>;
