@@ -14,9 +14,10 @@
  *   LIVE_FAILURES_TO_OPEN transient failures in a row open it for LIVE_CIRCUIT_COOLDOWN_MS;
  * - writes each verdict to the API cache (./api-cache.ts); failures are never cached.
  *
- * The Worker supplies the policy's settings with each lookup; the key and the API's base URL
- * come only from the broker's own environment. Answers are data, never exceptions, and never
- * carry the key.
+ * The Worker supplies the policy's settings and the provider's credentials (from its own
+ * environment, which in production is the broker's too) with each lookup, so the broker holds
+ * no configuration of its own and a changed key takes effect at once. Answers are data, never
+ * exceptions, and never carry the key.
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
@@ -46,6 +47,10 @@ export interface BrokerSettings {
   concurrency: number;
   /** Provider calls per UTC day; 0 stops calls. */
   dailyBudget: number;
+  /** The provider's API key (from the Worker's secrets). */
+  apiKey: string;
+  /** Replaces the provider's base URL (a proxy, the local fake). */
+  baseUrl?: string;
 }
 
 /** Why the broker gave no verdict. */
@@ -78,8 +83,6 @@ interface BrokerState {
 }
 
 export interface BrokerStatus {
-  provider: ProviderName;
-  keyConfigured: boolean;
   keyRefused: boolean;
   circuitOpenUntil: number | null;
   circuitReason: string;
@@ -157,11 +160,9 @@ export class ReputationBroker extends DurableObject<Env> {
     }
   }
 
-  status(provider: ProviderName): BrokerStatus {
+  status(): BrokerStatus {
     const now = Date.now();
     return {
-      provider,
-      keyConfigured: Boolean(providerCredentials(this.env, provider).apiKey),
       keyRefused: this.state.refusedKey !== '',
       circuitOpenUntil: this.state.circuitUntil > now ? this.state.circuitUntil : null,
       circuitReason: this.state.circuitUntil > now ? this.state.circuitReason : '',
@@ -174,7 +175,7 @@ export class ReputationBroker extends DurableObject<Env> {
 
   /** The refusal that applies before any call, or null when a call may be made. */
   private async admission(settings: BrokerSettings, now: number): Promise<BrokerAnswer | null> {
-    const { apiKey } = providerCredentials(this.env, settings.provider);
+    const { apiKey } = settings;
     if (!apiKey) return refuse('no_key', `no API key for ${settings.provider}`);
     const s = this.state;
     if (s.refusedKey !== '') {
@@ -210,7 +211,7 @@ export class ReputationBroker extends DurableObject<Env> {
     const now = Date.now();
     const day = utcDay(now);
     await this.save({ day, used: (this.state.day === day ? this.state.used : 0) + 1 });
-    const { apiKey = '', baseUrl } = providerCredentials(this.env, settings.provider);
+    const { apiKey, baseUrl } = settings;
     const result = await this.provider(settings.provider, apiKey, baseUrl).lookup(ip);
     if (result.ok) {
       if (this.state.failures !== 0) await this.save({ failures: 0 });

@@ -117,10 +117,13 @@ export class LiveReputation {
       const stub = ns.get(
         ns.idFromName(`${LIVE_BROKER_NAME_PREFIX}${settings.provider}${this.brokerName}`),
       );
+      const { apiKey = '', baseUrl } = providerCredentials(env, settings.provider);
       const brokerSettings: BrokerSettings = {
         provider: settings.provider,
         concurrency: settings.concurrency,
         dailyBudget: settings.dailyBudget,
+        apiKey,
+        baseUrl: baseUrl || undefined,
       };
       const answer = await stub.lookup(ip.text, brokerSettings);
       return answer.status === 'hit'
