@@ -234,6 +234,8 @@ export const LIVE_CALL_TIMEOUT_MS = 4_000;
 export const LIVE_ISOLATE_MEMO_MS = 60_000;
 /** Most IPs an isolate remembers live answers for. */
 export const LIVE_ISOLATE_MEMO_MAX = 10_000;
+/** Longest the health endpoint waits for the broker's status, in ms. */
+export const LIVE_STATUS_DEADLINE_MS = 500;
 /** Name of the one broker Durable Object per provider (`idFromName`). */
 export const LIVE_BROKER_NAME_PREFIX = 'broker:';
 /** Key prefix of the API cache in REPUTATION: `api:<provider>:<client key>`. */

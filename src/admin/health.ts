@@ -1,9 +1,11 @@
 /**
  * `GET /__ipgate/health`: what this isolate serves — table generation and size, policy version
- * and validity, sink and origin mode. Public and cheap; it shows no secret, no origin address
- * and no client data.
+ * and validity, live lookups (provider, whether a key is set, the broker's breaker, budget and
+ * queue), whether challenges can be served, sink and origin mode. Public and cheap; it shows
+ * whether secrets are set but never their values, no origin address and no client data.
  */
 import type { Env, WaitUntil } from '../env';
+import { challengeReady } from '../gate/challenge';
 import type { Gate } from '../gate/gate';
 
 export async function health(gate: Gate, env: Env, ctx: WaitUntil): Promise<Response> {
@@ -13,10 +15,22 @@ export async function health(gate: Gate, env: Env, ctx: WaitUntil): Promise<Resp
   const origin = gate.origin(env);
   const table = gate.tables.status();
   const policy = gate.policies.status();
+  const compiled = await gate.policies.current(env.POLICY, waitUntil);
+  const live = compiled.live;
   const body = {
     ok: origin.ok && policy.valid && table.state !== 'failed',
     table,
     policy,
+    live: {
+      provider: live.provider,
+      enabled: gate.live.enabled(env, live),
+      broker: await gate.live.brokerStatus(env, live),
+    },
+    challenge: {
+      siteKey: Boolean(compiled.challenge.siteKey),
+      secret: Boolean(env.TURNSTILE_SECRET),
+      ready: challengeReady(env, compiled),
+    },
     sink: gate.sinkFor(env).name,
     origin: origin.ok
       ? { mode: origin.base === null ? 'route' : 'origin_url', valid: true }

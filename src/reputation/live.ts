@@ -14,6 +14,7 @@ import {
   LIVE_BROKER_NAME_PREFIX,
   LIVE_ISOLATE_MEMO_MAX,
   LIVE_ISOLATE_MEMO_MS,
+  LIVE_STATUS_DEADLINE_MS,
 } from '../constants';
 import type { Env, WaitUntil } from '../env';
 import { clientKey, type IpAddress } from '../ip/parse';
@@ -22,7 +23,7 @@ import type { ProviderName } from '../providers/types';
 import { publicAddressProblem } from '../providers/types';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
 import { readApiCache } from './api-cache';
-import { type BrokerSettings, providerCredentials } from './broker';
+import { type BrokerSettings, type BrokerStatus, providerCredentials } from './broker';
 
 export interface LiveSettings {
   provider: 'off' | ProviderName;
@@ -112,11 +113,7 @@ export class LiveReputation {
       // A KV failure only skips the cache; the broker may still answer.
     }
     try {
-      const ns = env.REPUTATION_BROKER;
-      if (!ns) return { status: 'unavailable', error: 'no broker binding' };
-      const stub = ns.get(
-        ns.idFromName(`${LIVE_BROKER_NAME_PREFIX}${settings.provider}${this.brokerName}`),
-      );
+      const stub = this.stub(env, settings.provider);
       const { apiKey = '', baseUrl } = providerCredentials(env, settings.provider);
       const brokerSettings: BrokerSettings = {
         provider: settings.provider,
@@ -132,6 +129,29 @@ export class LiveReputation {
     } catch (e) {
       return { status: 'unavailable', error: `broker: ${errorMessage(e)}` };
     }
+  }
+
+  /** What the broker reports (breaker, budget, queue), for health; null when live is off. */
+  async brokerStatus(
+    env: Env,
+    settings: LiveSettings,
+  ): Promise<BrokerStatus | { error: string } | null> {
+    if (!this.enabled(env, settings)) return null;
+    try {
+      const status = await withDeadline(
+        this.stub(env, settings.provider).status(),
+        LIVE_STATUS_DEADLINE_MS,
+      );
+      return status === TIMED_OUT ? { error: 'broker did not answer in time' } : status;
+    } catch (e) {
+      return { error: `broker: ${errorMessage(e)}` };
+    }
+  }
+
+  private stub(env: Env, provider: ProviderName) {
+    const ns = env.REPUTATION_BROKER;
+    if (!ns) throw new Error('no broker binding');
+    return ns.get(ns.idFromName(`${LIVE_BROKER_NAME_PREFIX}${provider}${this.brokerName}`));
   }
 
   /** Remembers a question, dropping the oldest when the isolate holds too many. */

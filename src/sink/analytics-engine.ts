@@ -8,38 +8,9 @@
 import { AE_MAX_BLOB_BYTES, AE_MAX_INDEX_BYTES, EVENT_SCHEMA_VERSION } from '../constants';
 import { isDirty, scoreRank } from '../reputation/record';
 import type { DecisionEvent, DecisionSink } from './event';
+import { AE_BLOBS, AE_DOUBLES } from './layout';
 
-/** Blob positions (1-based in SQL: blob1 … blob18). */
-export const AE_BLOBS = [
-  'action',
-  'reason',
-  'routeClass',
-  'rule',
-  'method',
-  'path',
-  'ip',
-  'score',
-  'categories',
-  'country',
-  'org',
-  'source',
-  'lookup',
-  'ref',
-  'host',
-  'policyVersion',
-  'tableGeneration',
-  'detail',
-] as const;
-
-/** Double positions (1-based in SQL: double1 … double6). */
-export const AE_DOUBLES = [
-  'latencyMs',
-  'asn',
-  'monitorOnly',
-  'scoreRank',
-  'dirty',
-  'schemaVersion',
-] as const;
+export { AE_BLOBS, AE_DOUBLES } from './layout';
 
 const encoder = new TextEncoder();
 

@@ -185,6 +185,12 @@ describe('live lookups for IPs the table does not know', () => {
     expect((await fakeStats(t.base)).calls).toBe(1);
     expect(t.h.events[2]?.detail).toMatch(/^invalid_key/);
     for (const e of t.h.events) expect(JSON.stringify(e)).not.toContain(FAKE_CRIMINALIP_KEY);
+    const health = await t.h.fetch('/__ipgate/health', {}, t.env);
+    const text = await health.text();
+    expect(text).not.toContain(FAKE_CRIMINALIP_KEY);
+    expect(JSON.parse(text)).toMatchObject({
+      live: { provider: 'criminalip', enabled: true, broker: { keyRefused: true, callsToday: 1 } },
+    });
   });
 
   it('without a key a table miss stays a miss and nothing is called', async () => {
