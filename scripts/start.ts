@@ -4,11 +4,15 @@
  * 1. Seeds local KV (only what is absent, so a table synced later or an edited policy stays):
  *    the sample table from sample/reputation.csv and the built-in policy.
  * 2. Starts the demo origin on 127.0.0.1:8788, unless `.dev.vars` names an ORIGIN_URL.
- * 3. Runs `wrangler dev` on http://localhost:8787.
+ * 3. Unless a CRIMINALIP_API_KEY is set (`.dev.vars` or the environment), starts the local fake
+ *    Criminal IP API (test/support/fake-criminalip.ts, the one the tests use) on 127.0.0.1:8789
+ *    with a few demo verdicts, so live lookups work offline: 203.0.113.150 is Critical,
+ *    203.0.113.151 a Tor exit, 203.0.113.152 a hosting server; any other public IP is Safe.
+ * 4. Runs `wrangler dev` on http://localhost:8787.
  *
- * Flags: --port N (default 8787), --origin-port N (8788), --reseed (overwrite the sample
- * table and policy), --persist-to DIR (local state elsewhere than .wrangler/state),
- * --inspector-port N (for a second wrangler dev beside another).
+ * Flags: --port N (default 8787), --origin-port N (8788), --api-port N (8789), --reseed
+ * (overwrite the sample table and policy), --persist-to DIR (local state elsewhere than
+ * .wrangler/state), --inspector-port N (for a second wrangler dev beside another).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,14 +24,27 @@ import { textPair } from '../cli/kv/store';
 import { generationPairs } from '../cli/table-writer';
 import { POLICY_CURRENT_KEY, TABLE_MANIFEST_KEY } from '../src/constants';
 import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/defaults';
+import { startFakeCriminalIp } from '../test/support/fake-criminalip';
+import { FAKE_CRIMINALIP_KEY, setFakeRecords } from '../test/support/fake-criminalip-protocol';
 import { startDemoOrigin } from './demo-origin';
 
 const SAMPLE_CSV = 'sample/reputation.csv';
+
+/** What the fake API says about a few addresses the sample table does not list. */
+const DEMO_VERDICTS: Record<string, Record<string, unknown>> = {
+  '203.0.113.150': { score: { inbound: 'Critical', outbound: 'Critical' } },
+  '203.0.113.151': { score: { inbound: 'Low', outbound: 'Low' }, issues: { is_tor: true } },
+  '203.0.113.152': {
+    score: { inbound: 'Moderate', outbound: 'Low' },
+    issues: { is_hosting: true },
+  },
+};
 
 const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '8787' },
     'origin-port': { type: 'string', default: '8788' },
+    'api-port': { type: 'string', default: '8789' },
     reseed: { type: 'boolean', default: false },
     'persist-to': { type: 'string' },
     'inspector-port': { type: 'string' },
@@ -82,6 +99,17 @@ async function main(): Promise<void> {
     wranglerArgs.push('--var', `ORIGIN_URL:http://127.0.0.1:${port}`);
     log(`origin: demo site on http://127.0.0.1:${port}`);
   }
+  let closeApi = async () => {};
+  if (devVars.CRIMINALIP_API_KEY || process.env.CRIMINALIP_API_KEY) {
+    log('live lookups: Criminal IP with the key from .dev.vars / the environment');
+  } else {
+    const api = await startFakeCriminalIp(Number(args['api-port']));
+    closeApi = () => api.close();
+    await setFakeRecords(api.url, { criminalip: DEMO_VERDICTS });
+    wranglerArgs.push('--var', `CRIMINALIP_API_KEY:${FAKE_CRIMINALIP_KEY}`);
+    wranglerArgs.push('--var', `CRIMINALIP_API_URL:${api.url}`);
+    log(`live lookups: local fake Criminal IP API on ${api.url} (no CRIMINALIP_API_KEY set)`);
+  }
   log(
     `ipgate: http://localhost:${args.port}  (health: http://localhost:${args.port}/__ipgate/health)`,
   );
@@ -91,6 +119,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   child.on('exit', async (code) => {
     await closeOrigin();
+    await closeApi();
     process.exit(code ?? 0);
   });
 }

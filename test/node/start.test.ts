@@ -13,7 +13,12 @@ let base = '';
 const state = mkdtempSync(join(tmpdir(), 'ipgate-start-'));
 
 beforeAll(async () => {
-  const [port, originPort, inspector] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [port, originPort, inspector, apiPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   base = `http://127.0.0.1:${port}`;
   server = run(
     'npx',
@@ -28,6 +33,8 @@ beforeAll(async () => {
       state,
       '--inspector-port',
       String(inspector),
+      '--api-port',
+      String(apiPort),
     ],
     process.cwd(),
   );
@@ -72,6 +79,20 @@ describe('npm start', () => {
     if (status === 200) expect(res.headers.get('x-demo-origin')).toBe('1');
     else expect(res.headers.get('x-demo-origin')).toBeNull();
   });
+
+  it.each([
+    ['203.0.113.150', 403],
+    ['203.0.113.151', 403],
+    ['203.0.113.152', 403],
+    ['203.0.113.160', 200],
+  ])(
+    'judges %s, unknown to the table, through the local fake Criminal IP: %i',
+    async (ip, status) => {
+      const res = await get('/login', ip);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('x-demo-origin')).toBe(status === 200 ? '1' : null);
+    },
+  );
 
   it('passes a critical IP on the home page', async () => {
     const res = await get('/', '203.0.113.7');
