@@ -3,6 +3,7 @@
  * 1 failure (with what, why and how to fix on stderr), 2 usage error.
  */
 import { configCommand } from './commands/config';
+import { enrichCommand } from './commands/enrich';
 import { lookupCommand } from './commands/lookup';
 import { syncCommand } from './commands/sync';
 import { CliError, formatCliError } from './errors';
@@ -15,6 +16,7 @@ commands:
   sync      build the reputation table from feeds and write it to KV (--local or --remote)
   lookup    show an IP's record and the decision the current policy would make
   config    validate, get, set, list versions of or roll back the policy
+  enrich    look IPs up through Criminal IP (or AbuseIPDB) within a budget and add them to the table
 
 Run "ipgate <command> --help" for a command's options.`;
 
@@ -22,6 +24,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   sync: syncCommand,
   lookup: lookupCommand,
   config: configCommand,
+  enrich: enrichCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -30,7 +30,7 @@ import type { KvStore } from '../kv/store';
 import { getText } from '../kv/store';
 import { info, progress, table } from '../output';
 import { generationPairs } from '../table-writer';
-import { describeTarget, kvFor, TARGET_OPTIONS } from '../target';
+import { describeTarget, kvFor, TARGET_OPTIONS, type TargetFlags } from '../target';
 
 export const SYNC_USAGE = `usage: ipgate sync [--config FILE | --file CSV] [--local | --remote] [--dry-run] [--strict] [--json]
   --config FILE   feeds config (default ipgate.feeds.json)
@@ -110,6 +110,83 @@ function printSummary(result: BuildResult, intervals: number, chunks: number): v
   info(`table:      ${intervals} intervals in ${chunks} chunks`);
 }
 
+export interface SyncOptions extends TargetFlags {
+  dryRun?: boolean | undefined;
+  strict?: boolean | undefined;
+  /** Take the allow list from this policy file instead of the target's current policy. */
+  policy?: string | undefined;
+}
+
+export interface SyncReport {
+  generation: string;
+  target: 'local' | 'remote';
+  dryRun: boolean;
+  intervals: number;
+  chunks: number;
+  written: number;
+  unchanged: number;
+  deleted: number;
+  feeds: (Omit<BuildResult['feeds'][number], 'problems' | 'bogons'> & {
+    problems: number;
+    bogons: number;
+  })[];
+  scores: BuildResult['byScore'];
+  categories: BuildResult['byCategory'];
+}
+
+/**
+ * Feeds → table → KV for one feeds config: what `ipgate sync` does after reading its flags,
+ * shared with `ipgate enrich`, which rebuilds the table with its results as one more feed.
+ */
+export async function runSync(config: FeedsConfig, options: SyncOptions): Promise<SyncReport> {
+  const target = describeTarget(options);
+  const inputs = await gatherInputs(config);
+  const dryRun = options.dryRun ?? false;
+  const policyStore = options.policy ? null : kvFor('POLICY', options, info);
+  const result = buildEntries(inputs, allowNetworks(await allowList(options.policy, policyStore)));
+  const problems = problemLines(result);
+  for (const line of problems) info(line);
+  const badLines = result.feeds.reduce((n, f) => n + f.problems.length, 0);
+  if (options.strict && badLines > 0)
+    throw new CliError(
+      `${badLines} bad line(s) and --strict: nothing written`,
+      'fix the lines above, or drop --strict to skip them',
+    );
+
+  const gen = await generationPairs(result.entries);
+  const intervals = gen.manifest.counts.v4 + gen.manifest.counts.v6;
+  printSummary(result, intervals, gen.manifest.chunks.length);
+
+  const report: SyncReport = {
+    generation: gen.manifest.generation,
+    target,
+    dryRun,
+    intervals,
+    chunks: gen.manifest.chunks.length,
+    written: 0,
+    unchanged: 0,
+    deleted: 0,
+    feeds: result.feeds.map((f) => ({
+      ...f,
+      problems: f.problems.length,
+      bogons: f.bogons.length,
+    })),
+    scores: result.byScore,
+    categories: result.byCategory,
+  };
+  if (!dryRun) {
+    const store = kvFor('REPUTATION', options, info);
+    const written = await writeGeneration(store, gen);
+    Object.assign(report, written);
+    info(
+      `${store.label}: generation ${gen.manifest.generation} live (${written.written} chunks written, ${written.unchanged} unchanged, ${written.deleted} old deleted)`,
+    );
+  } else {
+    info('dry run: nothing written');
+  }
+  return report;
+}
+
 export async function syncCommand(argv: string[]): Promise<number> {
   const { values: flags } = parseArgs({
     args: argv,
@@ -129,7 +206,7 @@ export async function syncCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (flags.file && flags.config) throw new CliError('use either --file or --config, not both');
-  const target = describeTarget(flags);
+  describeTarget(flags);
   const config: FeedsConfig = flags.file
     ? {
         feeds: [
@@ -139,50 +216,7 @@ export async function syncCommand(argv: string[]): Promise<number> {
       }
     : loadFeedsConfig(flags.config ?? 'ipgate.feeds.json');
 
-  const inputs = await gatherInputs(config);
-  const dryRun = flags['dry-run'] ?? false;
-  const policyStore = flags.policy ? null : kvFor('POLICY', flags, info);
-  const result = buildEntries(inputs, allowNetworks(await allowList(flags.policy, policyStore)));
-  const problems = problemLines(result);
-  for (const line of problems) info(line);
-  const badLines = result.feeds.reduce((n, f) => n + f.problems.length, 0);
-  if (flags.strict && badLines > 0)
-    throw new CliError(
-      `${badLines} bad line(s) and --strict: nothing written`,
-      'fix the lines above, or drop --strict to skip them',
-    );
-
-  const gen = await generationPairs(result.entries);
-  const intervals = gen.manifest.counts.v4 + gen.manifest.counts.v6;
-  printSummary(result, intervals, gen.manifest.chunks.length);
-
-  const report = {
-    generation: gen.manifest.generation,
-    target,
-    dryRun,
-    intervals,
-    chunks: gen.manifest.chunks.length,
-    written: 0,
-    unchanged: 0,
-    deleted: 0,
-    feeds: result.feeds.map((f) => ({
-      ...f,
-      problems: f.problems.length,
-      bogons: f.bogons.length,
-    })),
-    scores: result.byScore,
-    categories: result.byCategory,
-  };
-  if (!dryRun) {
-    const store = kvFor('REPUTATION', flags, info);
-    const written = await writeGeneration(store, gen);
-    Object.assign(report, written);
-    info(
-      `${store.label}: generation ${gen.manifest.generation} live (${written.written} chunks written, ${written.unchanged} unchanged, ${written.deleted} old deleted)`,
-    );
-  } else {
-    info('dry run: nothing written');
-  }
+  const report = await runSync(config, { ...flags, dryRun: flags['dry-run'] });
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return 0;
 }
