@@ -191,6 +191,55 @@ describe('decide', () => {
     ).toBe(false);
   });
 
+  it('challenge: a rule or unknown says so; a cleared client passes as challenge_passed', () => {
+    const p = policy({
+      challenge: { siteKey: 'site-key' },
+      routeClasses: [
+        {
+          name: 'auth',
+          paths: ['/login'],
+          rules: [{ name: 'anon', categories: ['vpn'], action: 'challenge' }],
+          unknown: 'challenge',
+        },
+      ],
+    });
+    const rc = p.classify('/login', 'GET');
+    const vpn = hit({ categories: ['vpn'] });
+    const d = (c: ClientFacts, reputation: Reputation) =>
+      decide({ client: c, routeClass: rc, reputation, policy: p });
+    expect(d(client('192.0.2.1'), vpn)).toEqual({
+      action: 'challenge',
+      reason: 'reputation_rule',
+      rule: 'anon',
+      monitorOnly: false,
+    });
+    expect(d(client('192.0.2.1', { cleared: true }), vpn)).toEqual({
+      action: 'allow',
+      reason: 'challenge_passed',
+      rule: 'anon',
+      monitorOnly: false,
+    });
+    for (const reputation of [
+      { status: 'miss' },
+      { status: 'timeout' },
+      { status: 'unavailable', error: 'circuit_open: limit exceeded' },
+    ] as Reputation[])
+      expect(d(client('192.0.2.1'), reputation)).toMatchObject({
+        action: 'challenge',
+        reason: 'unknown',
+        rule: reputation.status,
+      });
+    const monitor = policy({ ...p.document, mode: 'monitor' });
+    expect(
+      decide({
+        client: client('192.0.2.1'),
+        routeClass: monitor.classify('/login', 'GET'),
+        reputation: { status: 'miss' },
+        policy: monitor,
+      }),
+    ).toMatchObject({ action: 'challenge', monitorOnly: true });
+  });
+
   it('asks for reputation only where a decision can depend on it', () => {
     const site = defaults.classify('/', 'GET');
     expect(needsReputation(defaults, auth, client('198.51.100.1'))).toBe(true);
