@@ -6,6 +6,8 @@ import { parse } from 'csv-parse/sync';
 import { normalizeRecord, type ReputationRecord, SCORE_LEVELS } from '../../src/reputation/record';
 import type { FeedMapping, FeedProblem } from './types';
 
+export { isObject, show } from '../../src/util/json';
+
 export const CATEGORY_RE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const COUNTRY_RE = /^[A-Za-z]{2}$/;
 const SCORES: readonly string[] = ['unknown', ...SCORE_LEVELS];
@@ -74,10 +76,6 @@ export function splitLines(text: string): string[] {
   return text.replace(/^\uFEFF/, '').split(/\r?\n/);
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export type JsonResult = { ok: true; value: unknown } | { ok: false; error: string };
 
 export function parseJson(text: string): JsonResult {
@@ -86,12 +84,6 @@ export function parseJson(text: string): JsonResult {
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : 'not valid JSON' };
   }
-}
-
-/** Short JSON text of a value for messages. */
-export function show(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 /** Joins JSON path parts: `joinPath('prefixes[3]', 'ip_prefix')`, `joinPath('', 'ip')`. */

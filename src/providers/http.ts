@@ -13,8 +13,10 @@
  *   appears (a provider or a runtime error might echo it) and cuts the text short.
  */
 import { PROVIDER_MAX_BODY_BYTES, PROVIDER_MAX_MESSAGE_CHARS } from '../constants';
+import type { IpAddress } from '../ip/parse';
+import { normalizeRecord, type ReputationRecord } from '../reputation/record';
 import { errorMessage } from '../util/deadline';
-import type { ProviderFailure, ProviderFailureKind } from './types';
+import type { ProviderFailure, ProviderFailureKind, ProviderName, ProviderResult } from './types';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -158,4 +160,40 @@ export function parseJsonBody(text: string): unknown {
 export function describeBody(answer: HttpAnswer): string {
   const type = answer.contentType.split(';')[0]?.trim() || 'no content type';
   return `HTTP ${answer.status}, ${type}, ${answer.text.length} characters`;
+}
+
+/** What a provider's body parser answers about one address. */
+export type ParsedAnswer =
+  | { ok: true; ip: string; record: ReputationRecord }
+  | { ok: false; error: string; path?: string };
+
+/**
+ * A parsed success body as the lookup's result: the record, stamped with the provider and the
+ * time, when the body is about the address asked; otherwise `bad_response`.
+ */
+export function verdictOf(
+  parsed: ParsedAnswer,
+  ip: IpAddress,
+  source: ProviderName,
+  observedAt: Date,
+  secret: string,
+  status: number,
+): ProviderResult {
+  if (!parsed.ok) {
+    const where = parsed.path ? `${parsed.path}: ` : '';
+    return {
+      ok: false,
+      failure: failure('bad_response', `${where}${parsed.error}`, secret, status),
+    };
+  }
+  if (parsed.ip !== ip.text) {
+    const message = `answer is about ${parsed.ip}, not ${ip.text}`;
+    return { ok: false, failure: failure('bad_response', message, secret, status) };
+  }
+  const record = normalizeRecord({
+    ...parsed.record,
+    source,
+    observedAt: observedAt.toISOString(),
+  });
+  return { ok: true, record };
 }

@@ -13,8 +13,7 @@ import {
   PROVIDER_TIMEOUT_MS,
 } from '../../constants';
 import type { IpAddress } from '../../ip/parse';
-import { normalizeRecord } from '../../reputation/record';
-import { describeBody, type FetchLike, failure, getText, parseJsonBody } from '../http';
+import { describeBody, type FetchLike, failure, getText, parseJsonBody, verdictOf } from '../http';
 import {
   type ProviderFailureKind,
   type ProviderResult,
@@ -115,32 +114,7 @@ export function createAbuseIpdbProvider(options: AbuseIpdbOptions): ReputationPr
           ),
         };
 
-      const parsed = parseAbuseIpdbResponse(json);
-      if (!parsed.ok) {
-        const where = parsed.path ? `${parsed.path}: ` : '';
-        return {
-          ok: false,
-          failure: failure('bad_response', `${where}${parsed.error}`, apiKey, answer.status),
-        };
-      }
-      if (parsed.ip !== ip.text)
-        return {
-          ok: false,
-          failure: failure(
-            'bad_response',
-            `answer is about ${parsed.ip}, not ${ip.text}`,
-            apiKey,
-            answer.status,
-          ),
-        };
-      return {
-        ok: true,
-        record: normalizeRecord({
-          ...parsed.record,
-          source: 'abuseipdb',
-          observedAt: now().toISOString(),
-        }),
-      };
+      return verdictOf(parseAbuseIpdbResponse(json), ip, 'abuseipdb', now(), apiKey, answer.status);
     },
   };
 }

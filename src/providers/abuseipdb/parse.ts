@@ -15,6 +15,7 @@
 import { ABUSEIPDB_HOSTING_USAGE, ABUSEIPDB_SCORE_LEVELS } from '../../constants';
 import { parseIp } from '../../ip/parse';
 import { normalizeRecord, type ReputationRecord, type Score } from '../../reputation/record';
+import { isObject, nonEmpty, show } from '../../util/json';
 
 export type AbuseIpdbParseResult =
   | { ok: true; ip: string; record: ReputationRecord }
@@ -24,21 +25,6 @@ export type AbuseIpdbParseResult =
 export interface AbuseIpdbError {
   detail: string;
   status?: number;
-}
-
-type Body = Record<string, unknown>;
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function show(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
 /** The level of an abuse confidence score (an integer 0–100), or null. */

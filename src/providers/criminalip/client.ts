@@ -17,7 +17,7 @@ import {
   PROVIDER_TIMEOUT_MS,
 } from '../../constants';
 import type { IpAddress } from '../../ip/parse';
-import { normalizeRecord } from '../../reputation/record';
+import { isObject } from '../../util/json';
 import {
   describeBody,
   type FetchLike,
@@ -25,6 +25,7 @@ import {
   getText,
   type HttpAnswer,
   parseJsonBody,
+  verdictOf,
 } from '../http';
 import {
   type ProviderFailure,
@@ -68,10 +69,6 @@ function kindForMessage(message: string): ProviderFailureKind | null {
   const m = message.trim().toLowerCase().replace(/\.+$/, '');
   for (const [text, kind] of MESSAGE_KINDS) if (m.includes(text)) return kind;
   return null;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function bodyStatus(value: unknown): number | null {
@@ -151,32 +148,14 @@ export function createCriminalIpProvider(options: CriminalIpOptions): Reputation
           ),
         };
 
-      const parsed = parseCriminalIpResponse(json);
-      if (!parsed.ok) {
-        const where = parsed.path ? `${parsed.path}: ` : '';
-        return {
-          ok: false,
-          failure: failure('bad_response', `${where}${parsed.error}`, apiKey, answer.status),
-        };
-      }
-      if (parsed.ip !== ip.text)
-        return {
-          ok: false,
-          failure: failure(
-            'bad_response',
-            `answer is about ${parsed.ip}, not ${ip.text}`,
-            apiKey,
-            answer.status,
-          ),
-        };
-      return {
-        ok: true,
-        record: normalizeRecord({
-          ...parsed.record,
-          source: 'criminalip',
-          observedAt: now().toISOString(),
-        }),
-      };
+      return verdictOf(
+        parseCriminalIpResponse(json),
+        ip,
+        'criminalip',
+        now(),
+        apiKey,
+        answer.status,
+      );
     },
   };
 }

@@ -30,6 +30,7 @@ import {
   type ReputationRecord,
   type Score,
 } from '../../reputation/record';
+import { isObject, type JsonObject, nonEmpty, show } from '../../util/json';
 
 export type CriminalIpParseResult =
   | { ok: true; ip: string; record: ReputationRecord }
@@ -51,20 +52,7 @@ const FLAG_CATEGORIES: ReadonlyArray<readonly [string, readonly string[]]> = [
 
 /** SSH and RDP: an exposed one puts `remote` on the record. */
 
-type Body = Record<string, unknown>;
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function show(value: unknown): string {
-  const s = JSON.stringify(value) ?? String(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
+type Body = JsonObject;
 
 function asNumber(value: unknown): number | undefined {
   const n =
