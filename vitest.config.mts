@@ -1,9 +1,10 @@
 /**
  * Two test projects: `workers` runs in workerd through @cloudflare/vitest-pool-workers with real
- * local KV; `node` runs the CLI, scripts and end-to-end checks in Node. A local origin server
- * (test/support/origin-server.ts) is started once for both by the global setup.
+ * local KV and D1 (migrations/ applied before each file); `node` runs the CLI, scripts and
+ * end-to-end checks in Node. A local origin server (test/support/origin-server.ts) is started
+ * once for both by the global setup.
  */
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -16,12 +17,14 @@ export default defineConfig({
       {
         extends: true,
         plugins: [
-          cloudflareTest(({ inject }) => ({
+          cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
                 ORIGIN_URL: inject<string>('originUrl'),
                 CRIMINALIP_API_URL: inject<string>('criminalIpUrl'),
+                // Applied to DECISIONS_DB by test/workers/setup-d1.ts.
+                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
               },
             },
           })),
@@ -29,6 +32,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          setupFiles: ['./test/workers/setup-d1.ts'],
           testTimeout: 30_000,
         },
       },

@@ -5,6 +5,8 @@
 import { configCommand } from './commands/config';
 import { enrichCommand } from './commands/enrich';
 import { lookupCommand } from './commands/lookup';
+import { replayCommand } from './commands/replay';
+import { reportCommand } from './commands/report';
 import { syncCommand } from './commands/sync';
 import { CliError, formatCliError } from './errors';
 
@@ -17,14 +19,19 @@ commands:
   lookup    show an IP's record and the decision the current policy would make
   config    validate, get, set, list versions of or roll back the policy
   enrich    look IPs up through Criminal IP (or AbuseIPDB) within a budget and add them to the table
+  report    what was blocked and why, from the decision log (local D1 or Analytics Engine)
+  replay    replay an attack CSV against a local ipgate and count what was blocked and passed
 
 Run "ipgate <command> --help" for a command's options.`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+/** Every command by name (exported so scripts can tell whether one exists yet). */
+export const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   sync: syncCommand,
   lookup: lookupCommand,
   config: configCommand,
   enrich: enrichCommand,
+  report: reportCommand,
+  replay: replayCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -8,22 +8,27 @@
  *    Criminal IP API (test/support/fake-criminalip.ts, the one the tests use) on 127.0.0.1:8789
  *    with a few demo verdicts, so live lookups work offline: 203.0.113.150 is Critical,
  *    203.0.113.151 a Tor exit, 203.0.113.152 a hosting server; any other public IP is Safe.
- * 4. Runs `wrangler dev` on http://localhost:8787.
+ * 4. Applies the D1 schema (migrations/) to the local decision store the dashboard and
+ *    `ipgate report --local` read.
+ * 5. Runs `wrangler dev` on http://localhost:8787. The dashboard is at /__ipgate/, signed in
+ *    with ADMIN_TOKEN from `.dev.vars`, `--admin-token`, or else a random token printed here.
  *
  * Flags: --port N (default 8787), --origin-port N (8788), --api-port N (8789), --reseed
  * (overwrite the sample table and policy), --persist-to DIR (local state elsewhere than
  * .wrangler/state), --inspector-port N (for a second wrangler dev beside another).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, parseEnv } from 'node:util';
 import { buildEntries, problemLines } from '../cli/build';
+import { policyKv } from '../cli/commands/config';
 import { writeGeneration } from '../cli/commands/sync';
-import { localKv } from '../cli/kv/local';
-import { textPair } from '../cli/kv/store';
+import { localKv, wrangler } from '../cli/kv/local';
 import { generationPairs } from '../cli/table-writer';
 import { POLICY_CURRENT_KEY, TABLE_MANIFEST_KEY } from '../src/constants';
 import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/defaults';
+import { savePolicy } from '../src/policy/versions';
 import { startFakeCriminalIp } from '../test/support/fake-criminalip';
 import { FAKE_CRIMINALIP_KEY, setFakeRecords } from '../test/support/fake-criminalip-protocol';
 import { startDemoOrigin } from './demo-origin';
@@ -45,6 +50,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '8787' },
     'origin-port': { type: 'string', default: '8788' },
     'api-port': { type: 'string', default: '8789' },
+    'admin-token': { type: 'string' },
     reseed: { type: 'boolean', default: false },
     'persist-to': { type: 'string' },
     'inspector-port': { type: 'string' },
@@ -73,10 +79,12 @@ async function seed(reseed: boolean, persistTo: string | undefined): Promise<voi
   }
   const policy = localKv('POLICY', { persistTo });
   if (reseed || (await policy.get(POLICY_CURRENT_KEY)) === null) {
-    await policy.put([
-      textPair(POLICY_CURRENT_KEY, `${JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2)}\n`),
-    ]);
-    log('loaded the default policy');
+    // Saved as a version, so the dashboard and `ipgate config rollback` can return to it.
+    const text = `${JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2)}\n`;
+    const saved = await savePolicy(policyKv(policy), text, new Date());
+    if (!saved.ok)
+      throw new Error(`the default policy is invalid: ${JSON.stringify(saved.issues)}`);
+    log(`loaded the default policy (version ${saved.id})`);
   } else {
     log('local policy present; keeping it');
   }
@@ -86,7 +94,15 @@ async function main(): Promise<void> {
   const devVars = existsSync('.dev.vars') ? parseEnv(readFileSync('.dev.vars', 'utf8')) : {};
   const persistTo = args['persist-to'];
   await seed(args.reseed ?? false, persistTo);
+  wrangler(['d1', 'migrations', 'apply', 'DECISIONS_DB'], { persistTo });
+  log('decision store: local D1 schema up to date');
   const wranglerArgs = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(args.port)];
+  const adminToken = args['admin-token'] ?? devVars.ADMIN_TOKEN;
+  if (!devVars.ADMIN_TOKEN) {
+    const token = adminToken ?? randomBytes(18).toString('base64url');
+    wranglerArgs.push('--var', `ADMIN_TOKEN:${token}`);
+    if (!adminToken) log(`dashboard token (this run only): ${token}`);
+  }
   if (persistTo) wranglerArgs.push('--persist-to', persistTo);
   if (args['inspector-port']) wranglerArgs.push('--inspector-port', args['inspector-port']);
   let closeOrigin = async () => {};
@@ -110,9 +126,7 @@ async function main(): Promise<void> {
     wranglerArgs.push('--var', `CRIMINALIP_API_URL:${api.url}`);
     log(`live lookups: local fake Criminal IP API on ${api.url} (no CRIMINALIP_API_KEY set)`);
   }
-  log(
-    `ipgate: http://localhost:${args.port}  (health: http://localhost:${args.port}/__ipgate/health)`,
-  );
+  log(`ipgate: http://localhost:${args.port}  (health: /__ipgate/health, dashboard: /__ipgate/)`);
   const child = spawn('npx', wranglerArgs, { stdio: 'inherit' });
   const stop = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', stop);

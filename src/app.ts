@@ -1,9 +1,11 @@
 /**
  * The Worker's HTTP surface: reserved routes under RESERVED_PREFIX (matched on the canonical
- * path, so `/__IPGATE/health` is never proxied either) and the gate for everything else.
+ * path, so `/__IPGATE/health` is never proxied either) — health, the challenge form, the
+ * dashboard and admin API (src/admin/) — and the gate for everything else.
  * `createApp` builds one isolate's worth of state; tests build their own.
  */
 import { Hono } from 'hono';
+import { type AdminOptions, dashboard } from './admin';
 import { health } from './admin/health';
 import { CHALLENGE_PATH, RESERVED_PREFIX } from './constants';
 import type { Env } from './env';
@@ -12,7 +14,12 @@ import { clientFacts } from './gate/client';
 import { createGate, type GateOptions, newReference } from './gate/gate';
 import { canonicalPath } from './policy/paths';
 
-export function createApp(options: GateOptions = {}) {
+export interface AppOptions extends GateOptions {
+  /** The dashboard and admin API (decision store, Access key fetch, sign-in limits). */
+  admin?: AdminOptions;
+}
+
+export function createApp(options: AppOptions = {}) {
   const gate = createGate(options);
 
   const admin = new Hono<{ Bindings: Env }>();
@@ -22,6 +29,7 @@ export function createApp(options: GateOptions = {}) {
     const ip = clientFacts(c.req.raw).ip;
     return submitChallenge(c.req.raw, c.env, policy, ip, newReference, gate.now);
   });
+  admin.route('/', dashboard(gate, options.admin));
   admin.notFound((c) => c.json({ error: 'not_found' }, 404));
   admin.onError((_e, c) => c.json({ error: 'internal_error' }, 500));
 
@@ -33,6 +41,7 @@ export function createApp(options: GateOptions = {}) {
     const path = canonicalPath(url.pathname);
     if (path === RESERVED_PREFIX || path.startsWith(`${RESERVED_PREFIX}/`)) {
       const inner = new URL(path.slice(RESERVED_PREFIX.length) || '/', url);
+      inner.search = url.search;
       return admin.fetch(new Request(inner, c.req.raw), c.env, c.executionCtx);
     }
     return gate.handle(c.req.raw, c.env, c.executionCtx, url, path);

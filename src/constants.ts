@@ -273,3 +273,137 @@ export const ENRICH_LOG_MAX_IPS = 10_000;
 export const ENRICH_MAX_REPORTED_PROBLEMS = 20;
 /** Deadline for reading the current table from KV to skip addresses it knows (local reads spawn wrangler). */
 export const ENRICH_TABLE_READ_DEADLINE_MS = 600_000;
+
+// ── Admin dashboard and API (src/admin/) ──────────────────────────────────────────────────
+
+/** Shortest ADMIN_TOKEN accepted; a shorter one leaves the dashboard disabled (misconfigured). */
+export const ADMIN_TOKEN_MIN_CHARS = 32;
+/**
+ * The dashboard's session cookie. `__Secure-` makes browsers refuse it unless Secure; its Path
+ * is RESERVED_PREFIX, so it is never sent with (nor forwarded in) a request for the origin.
+ */
+export const ADMIN_SESSION_COOKIE = '__Secure-ipgate_admin';
+/** Double-submit CSRF cookie for Cloudflare Access sign-ins, which have no session cookie. */
+export const ADMIN_CSRF_COOKIE = '__Secure-ipgate_csrf';
+/** Lifetime of a dashboard session, in seconds; a stateless cookie cannot be revoked early. */
+export const ADMIN_SESSION_TTL_S = 8 * 3600;
+/** Version of the signed session payload; a verifier refuses any other. */
+export const ADMIN_SESSION_VERSION = 1;
+/** Longest session or CSRF cookie value decoded; anything longer is malformed before any work. */
+export const ADMIN_COOKIE_MAX_CHARS = 256;
+/** Failed sign-ins (form or bearer) from one client key before sign-in is refused for a while. */
+export const ADMIN_SIGNIN_MAX_FAILURES = 5;
+/** Window in which failures are counted and then refused, in seconds (KV's TTL minimum is 60). */
+export const ADMIN_SIGNIN_WINDOW_S = 15 * 60;
+/** Pause before answering a failed sign-in, in ms: slows guessing within one connection. */
+export const ADMIN_SIGNIN_FAILURE_DELAY_MS = 300;
+/** Key prefix in POLICY of the cross-isolate failure counter: `admin:signin-failures:<client key>`. */
+export const ADMIN_SIGNIN_FAILURES_PREFIX = 'admin:signin-failures:';
+/** Most client keys one isolate tracks failures for; the map is cleared when full. */
+export const ADMIN_SIGNIN_MEMO_MAX = 10_000;
+/** Largest admin request body read (a policy form carries the document, URL-encoded), in bytes. */
+export const ADMIN_MAX_BODY_BYTES = 1024 * 1024;
+/** Request header in which Cloudflare Access passes its signed application token. */
+export const ACCESS_JWT_HEADER = 'Cf-Access-Jwt-Assertion';
+/** Path of a team's signing keys (JWKS) on `<team>.cloudflareaccess.com`. */
+export const ACCESS_CERTS_PATH = '/cdn-cgi/access/certs';
+/** How long an isolate keeps the team's signing keys; Access rotates them every 6 weeks. */
+export const ACCESS_JWKS_TTL_MS = 3600_000;
+/** Least time between two key fetches, so made-up key ids cannot flood Cloudflare. */
+export const ACCESS_JWKS_REFETCH_MIN_MS = 60_000;
+/** Deadline for fetching the team's signing keys. */
+export const ACCESS_JWKS_DEADLINE_MS = 3_000;
+/** Largest JWKS document read, in bytes (two RSA keys and two certificates are a few KiB). */
+export const ACCESS_JWKS_MAX_BYTES = 64 * 1024;
+/** Clock skew allowed when checking an Access token's `exp` and `nbf`, in seconds. */
+export const ACCESS_CLOCK_SKEW_S = 60;
+/** Longest Access token decoded. */
+export const ACCESS_JWT_MAX_CHARS = 16 * 1024;
+/** Window choices on the dashboard (relative to now). */
+export const ADMIN_REPORT_WINDOWS = ['1h', '6h', '24h', '7d', '30d'] as const;
+/** Recent blocks listed when the request names no limit. */
+export const ADMIN_BLOCKS_DEFAULT_LIMIT = 50;
+/** Window of an IP's drill-down when the request names none, in ms. */
+export const ADMIN_IP_DEFAULT_WINDOW_MS = 7 * 24 * 3600_000;
+/** Most decisions listed in an IP's drill-down. */
+export const ADMIN_IP_DECISIONS_LIMIT = 100;
+/** Largest line-diff table (old lines × new lines) computed exactly; beyond it, one block. */
+export const ADMIN_DIFF_MAX_CELLS = 4_000_000;
+/** Longest decision-store error message shown (the rest is cut). */
+export const ADMIN_STORE_ERROR_MAX_CHARS = 200;
+/** `max-age` of the dashboard's static assets (chart library, script, style), in seconds. */
+export const ADMIN_ASSET_MAX_AGE_S = 3600;
+
+// ── Decision stores and the report (src/sink/d1.ts, src/sink/retention.ts, src/report/, ─────
+// ── cli/commands/report.ts) ──────────────────────────────────────────────────────────────────
+
+/** Events the D1 sink coalesces into one `db.batch()`; a full batch is flushed at once. */
+export const D1_SINK_MAX_BATCH = 50;
+/** Days decision events are kept in D1 when DECISIONS_RETENTION_DAYS is unset or invalid. */
+export const DECISIONS_RETENTION_DAYS_DEFAULT = 30;
+/** Longest retention DECISIONS_RETENTION_DAYS may set, in days. */
+export const DECISIONS_RETENTION_MAX_DAYS = 3_650;
+/** Rows one retention DELETE removes, so no single D1 query runs long. */
+export const DECISIONS_CLEANUP_BATCH = 5_000;
+/** Most DELETE rounds one cleanup run makes (then the next cron run goes on). */
+export const DECISIONS_CLEANUP_MAX_ROUNDS = 200;
+/** Analytics Engine dataset read when DECISIONS_DATASET is unset (wrangler.toml's dataset). */
+export const DECISIONS_DATASET_DEFAULT = 'ipgate_decisions';
+/** Entries in each of the report's top lists (countries, ISPs, paths). */
+export const REPORT_TOP_N = 10;
+/** About how many timeline buckets a window is cut into when the query names no length. */
+export const REPORT_DEFAULT_BUCKETS = 24;
+/** Shortest timeline bucket, ms (whole minutes keep Analytics Engine's 1 s clock exact). */
+export const REPORT_MIN_BUCKET_MS = 60_000;
+/** Most timeline buckets one report may have. */
+export const REPORT_MAX_BUCKETS = 1_000;
+/** Longest report window, days. */
+export const REPORT_MAX_WINDOW_DAYS = 366;
+/**
+ * Most per-client rows (client × action × reason × record) one report reads; beyond it the IP
+ * counts cover the busiest clients only and the report says `truncated`.
+ */
+export const REPORT_MAX_CLIENT_ROWS = 50_000;
+/** Most decisions `recentBlocks` and `decisionsFor` return. */
+export const REPORT_MAX_ROWS = 1_000;
+/** Recent blocks `ipgate report` lists in its text output unless --recent says otherwise. */
+export const REPORT_DEFAULT_RECENT = 10;
+/** Default window of `ipgate report` (`--since`). */
+export const REPORT_DEFAULT_SINCE = '24h';
+/** Deadline for one Analytics Engine SQL API call made by the Worker, ms. */
+export const AE_SQL_WORKER_TIMEOUT_MS = 10_000;
+/** Attempts for one Analytics Engine SQL API call made by the Worker (429 and 5xx retried). */
+export const AE_SQL_WORKER_ATTEMPTS = 2;
+
+// ── CLI: ipgate replay and npm run demo:attack (cli/commands/replay.ts, scripts/demo-attack.ts) ──
+
+/** Target `ipgate replay` uses without `--target`: the Worker `npm start` runs. */
+export const REPLAY_DEFAULT_TARGET = 'http://localhost:8787';
+/** Path `ipgate replay` requests without `--path`: the case's flooded login page. */
+export const REPLAY_DEFAULT_PATH = '/login';
+/** Requests per second `ipgate replay` sends at most unless `--rate` says otherwise. */
+export const REPLAY_DEFAULT_RATE = 200;
+/** Highest `--rate` accepted (wrangler dev on a laptop saturates long before). */
+export const REPLAY_MAX_RATE = 10_000;
+/** Requests in flight at once unless `--concurrency` says otherwise. */
+export const REPLAY_DEFAULT_CONCURRENCY = 16;
+/** Highest `--concurrency` accepted. */
+export const REPLAY_MAX_CONCURRENCY = 256;
+/** Highest `--requests-per-ip` accepted. */
+export const REPLAY_MAX_REQUESTS_PER_IP = 1_000;
+/** Longest one replayed request may take before it counts as a network error (`timeout`). */
+export const REPLAY_REQUEST_TIMEOUT_MS = 10_000;
+/** Longest the check that something answers at the target (`/__ipgate/health`) may take. */
+export const REPLAY_PREFLIGHT_TIMEOUT_MS = 5_000;
+/** Most bytes of a response body read (a 403 tells a block from a challenge; ipgate's is ~200 B). */
+export const REPLAY_MAX_BODY_BYTES = 16 * 1024;
+/** Most bad CSV lines printed one by one; the rest are counted. */
+export const REPLAY_MAX_REPORTED_PROBLEMS = 20;
+/** Seed of the demo's attack-set PRNG when `--seed` is not given (any 32-bit integer). */
+export const DEMO_DEFAULT_SEED = 20_240_613;
+/** Ordinary residential users the demo replays beside the attackers (never in the table). */
+export const DEMO_RESIDENTIAL_USERS = 500;
+/** Longest the demo waits for a stack it started itself to answer /__ipgate/health. */
+export const DEMO_START_TIMEOUT_MS = 120_000;
+/** Longest the demo waits for a running Worker to switch to the freshly synced table. */
+export const DEMO_TABLE_SWITCH_TIMEOUT_MS = 90_000;

@@ -15,6 +15,18 @@ export interface Env {
   POLICY: KVNamespace;
   /** Decision events (production sink). */
   DECISIONS?: AnalyticsEngineDataset;
+  /** Decision events in D1 (local runs, small sites); the dashboard's report reads it. */
+  DECISIONS_DB?: D1Database;
+  /** Days decision events are kept in D1 (default 30; cleaned by the cron trigger). */
+  DECISIONS_RETENTION_DAYS?: string;
+  /** The Analytics Engine dataset bound as DECISIONS (default `ipgate_decisions`). */
+  DECISIONS_DATASET?: string;
+  /** Account of the Analytics Engine dataset (secret), for the report without D1. */
+  CLOUDFLARE_ACCOUNT_ID?: string;
+  /** API token with "Account Analytics: Read" (secret), for the report without D1. */
+  ANALYTICS_API_TOKEN?: string;
+  /** Replaces the Cloudflare API base URL (`…/client/v4`; tests). */
+  CLOUDFLARE_API_BASE_URL?: string;
   /** Origin to forward to instead of the route's own (workers.dev, local runs). */
   ORIGIN_URL?: string;
   /** The live-lookup broker (one Durable Object per provider). */
@@ -33,4 +45,14 @@ export interface Env {
   TURNSTILE_VERIFY_URL?: string;
   /** Signs clearance cookies (secret, ≥ 32 characters); derived from TURNSTILE_SECRET if unset. */
   CLEARANCE_SECRET?: string;
+  /**
+   * Dashboard and admin API token (secret, ≥ 32 characters): the sign-in form and
+   * `Authorization: Bearer`. Sessions are signed with a key derived from it, so rotating it
+   * signs everyone out. Without it (and without Access) the dashboard is disabled.
+   */
+  ADMIN_TOKEN?: string;
+  /** Cloudflare Access team (`myteam` or `myteam.cloudflareaccess.com`), with ACCESS_AUD. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** Audience (AUD) tag of the Access application in front of `/__ipgate/`. */
+  ACCESS_AUD?: string;
 }

@@ -13,10 +13,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { POLICY_CURRENT_KEY, POLICY_VERSION_PREFIX } from '../../src/constants';
+import { POLICY_CURRENT_KEY } from '../../src/constants';
 import { DEFAULT_POLICY_DOCUMENT } from '../../src/policy/defaults';
-import { contentVersion } from '../../src/policy/loader';
-import { formatIssues, parsePolicyText } from '../../src/policy/schema';
+import { formatIssues, type PolicyIssue, parsePolicyText } from '../../src/policy/schema';
+import {
+  currentPolicyVersion,
+  listPolicyVersions,
+  type PolicyKv,
+  rollbackPolicy,
+  savePolicy,
+} from '../../src/policy/versions';
 import { CliError } from '../errors';
 import { getText, type KvStore, textPair } from '../kv/store';
 import { info } from '../output';
@@ -33,35 +39,26 @@ function readPolicyFile(file: string | undefined): string {
   }
 }
 
+function invalid(where: string, issues: PolicyIssue[]): CliError {
+  return new CliError(
+    `${where} is not a valid policy (${issues.length} problem(s)):\n${formatIssues(issues).replace(/^/gm, '  ')}`,
+    'see "Policy reference" in the README',
+  );
+}
+
 /** Validates text; throws with every problem and its path when invalid. */
 function validated(text: string, where: string): void {
   const r = parsePolicyText(text);
-  if (!r.ok)
-    throw new CliError(
-      `${where} is not a valid policy (${r.issues.length} problem(s)):\n${formatIssues(r.issues).replace(/^/gm, '  ')}`,
-      'see "Policy reference" in the README',
-    );
+  if (!r.ok) throw invalid(where, r.issues);
 }
 
-/** Saved versions, newest first: `{id, key}`, id being `<time>-<hash>`. */
-async function versions(store: KvStore): Promise<{ id: string; key: string }[]> {
-  const keys = await store.list(POLICY_VERSION_PREFIX);
-  return keys
-    .map((key) => ({ id: key.slice(POLICY_VERSION_PREFIX.length), key }))
-    .sort((a, b) => b.id.localeCompare(a.id));
-}
-
-async function save(store: KvStore, text: string): Promise<string> {
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  const id = `${stamp}-${await contentVersion(text)}`;
-  await store.put([
-    textPair(`${POLICY_VERSION_PREFIX}${id}`, text),
-    textPair(POLICY_CURRENT_KEY, text),
-  ]);
-  return id;
+/** The shared policy-version logic (src/policy/versions.ts) over a CLI store. */
+export function policyKv(store: KvStore): PolicyKv {
+  return {
+    getText: (key) => getText(store, key),
+    putText: (pairs) => store.put(pairs.map((p) => textPair(p.key, p.text))),
+    listKeys: (prefix) => store.list(prefix),
+  };
 }
 
 export async function configCommand(argv: string[]): Promise<number> {
@@ -93,41 +90,30 @@ export async function configCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'set': {
-      const text = readPolicyFile(file);
-      validated(text, file ?? '');
-      const id = await save(store, text);
-      info(`${store.label}: policy ${id} is current (the Worker applies it within 60 s)`);
+      const saved = await savePolicy(policyKv(store), readPolicyFile(file), new Date());
+      if (!saved.ok) throw invalid(file ?? '', saved.issues);
+      info(`${store.label}: policy ${saved.id} is current (the Worker applies it within 60 s)`);
       return 0;
     }
     case 'versions': {
-      const current = await getText(store, POLICY_CURRENT_KEY);
-      const currentHash = current === null ? null : await contentVersion(current);
-      for (const v of await versions(store))
-        process.stdout.write(
-          `${v.id}${currentHash && v.id.endsWith(`-${currentHash}`) ? '  (current)' : ''}\n`,
-        );
+      const kv = policyKv(store);
+      const currentHash = await currentPolicyVersion(kv);
+      for (const v of await listPolicyVersions(kv))
+        process.stdout.write(`${v.id}${v.hash === currentHash ? '  (current)' : ''}\n`);
       return 0;
     }
     case 'rollback': {
-      const list = await versions(store);
-      const current = await getText(store, POLICY_CURRENT_KEY);
-      const currentHash = current === null ? null : await contentVersion(current);
-      let target = flags.to ? list.find((v) => v.id === flags.to) : undefined;
-      if (flags.to && !target)
+      const rolled = await rollbackPolicy(policyKv(store), flags.to);
+      if (!rolled.ok) {
+        if (rolled.problem === 'invalid') throw invalid(`version ${rolled.id}`, rolled.issues);
         throw new CliError(
-          `no saved version ${flags.to}`,
-          'list them with "ipgate config versions"',
+          rolled.detail,
+          rolled.problem === 'no_such_version'
+            ? 'list them with "ipgate config versions"'
+            : undefined,
         );
-      if (!target) {
-        const at = list.findIndex((v) => currentHash !== null && v.id.endsWith(`-${currentHash}`));
-        target = at >= 0 ? list[at + 1] : list[0];
       }
-      if (!target) throw new CliError('no earlier saved version to roll back to');
-      const text = await getText(store, target.key);
-      if (text === null) throw new CliError(`version ${target.id} could not be read`);
-      validated(text, `version ${target.id}`);
-      await store.put([textPair(POLICY_CURRENT_KEY, text)]);
-      info(`${store.label}: rolled back to ${target.id}`);
+      info(`${store.label}: rolled back to ${rolled.id}`);
       return 0;
     }
     default:

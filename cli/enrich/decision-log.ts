@@ -10,22 +10,16 @@
  * The statement is built from the sink's own column layout (`AE_BLOBS`, docs/analytics.md), so
  * it cannot drift from what the Worker writes. It counts requests with `SUM(_sample_interval)`
  * (Analytics Engine samples) and sorts the busiest clients first, so a budget is spent on them.
- * 429 and 5xx answers are retried with backoff, as every Cloudflare API call of the CLI is; the
- * token never appears in any message.
+ * The client (retries with backoff on 429 and 5xx; the token never in a message) is the one the
+ * report uses too: src/report/ae-sql.ts.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import {
-  API_BACKOFF_BASE_MS,
-  API_BACKOFF_MAX_MS,
-  API_MAX_ATTEMPTS,
-  API_TIMEOUT_MS,
-  CLOUDFLARE_API_BASE,
-  ENRICH_MAX_SINCE_DAYS,
-} from '../../src/constants';
+import { ENRICH_MAX_SINCE_DAYS } from '../../src/constants';
+import { AeSqlError, queryAnalyticsEngine } from '../../src/report/ae-sql';
 import { AE_BLOBS } from '../../src/sink/layout';
 import { CliError } from '../errors';
-import { backoffMs, type RetryPolicy, realSleep, retryableStatus } from '../retry';
+import type { RetryPolicy } from '../retry';
 
 /** The binding the Worker writes decision events through (wrangler.toml). */
 export const DECISIONS_BINDING = 'DECISIONS';
@@ -119,88 +113,38 @@ export interface SqlApiOptions {
   onRetry?: (message: string) => void;
 }
 
-function hintFor(status: number): string {
+/** What to check when the SQL API refuses a query with `status`. */
+export function sqlApiHint(status: number | undefined): string {
   if (status === 401 || status === 403)
     return 'check CLOUDFLARE_API_TOKEN: reading the decision log needs the "Account Analytics: Read" permission on this account';
   if (status === 404) return 'check CLOUDFLARE_ACCOUNT_ID';
   return 'the dataset is created by the first event the Worker writes: check the DECISIONS dataset name in wrangler.toml, or --dataset';
 }
 
-/** The API's own words: the `errors` of a JSON envelope, else the start of the body. */
-function apiMessage(body: string, status: number): string {
-  try {
-    const json = JSON.parse(body) as { errors?: { message?: string; code?: number }[] };
-    const messages = (json.errors ?? []).map(
-      (e) => `${e.message ?? 'error'}${e.code ? ` (${e.code})` : ''}`,
+/** An Analytics Engine SQL API failure as the CLI reports it: what, and how to fix it. */
+export function sqlApiCliError(e: unknown): unknown {
+  if (!(e instanceof AeSqlError)) return e;
+  if (e.kind === 'refused') return new CliError(e.message, sqlApiHint(e.status));
+  if (e.kind === 'unavailable')
+    return new CliError(
+      e.message,
+      'the API may be rate limiting or down; run the command again later',
     );
-    if (messages.length) return messages.join('; ');
-  } catch {
-    // not JSON: the SQL API answers query errors as text
-  }
-  const text = body.replace(/\s+/g, ' ').trim();
-  return text === '' ? `HTTP ${status}` : text.slice(0, 300);
+  if (e.kind === 'not_json')
+    return new CliError(e.message, 'check CLOUDFLARE_API_BASE_URL: a proxy may be in the way');
+  return new CliError(e.message);
 }
 
-/** Runs the statement and reads `{ data: [{ ip, requests }] }`. */
+/** Runs the statement (src/report/ae-sql.ts) and reads `{ data: [{ ip, requests }] }`. */
 export async function queryDecisionLog(sql: string, o: SqlApiOptions): Promise<LogClient[]> {
-  const url = `${o.apiBase ?? CLOUDFLARE_API_BASE}/accounts/${encodeURIComponent(o.accountId)}/analytics_engine/sql`;
-  const policy: RetryPolicy = {
-    attempts: API_MAX_ATTEMPTS,
-    baseMs: API_BACKOFF_BASE_MS,
-    maxMs: API_BACKOFF_MAX_MS,
-    ...o.retry,
-  };
-  const sleep = policy.sleep ?? realSleep;
-  let last = '';
-  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${o.apiToken}`, 'content-type': 'text/plain' },
-        body: sql,
-        signal: AbortSignal.timeout(API_TIMEOUT_MS),
-      });
-    } catch (e) {
-      last = e instanceof Error ? e.message : String(e);
-      if (attempt < policy.attempts) {
-        o.onRetry?.(`decision log query failed (${last}); retrying`);
-        await sleep(backoffMs(attempt, policy));
-      }
-      continue;
-    }
-    const body = await res.text();
-    if (res.ok) return parseRows(body);
-    last = apiMessage(body, res.status);
-    if (!retryableStatus(res.status))
-      throw new CliError(
-        `the Analytics Engine SQL API refused the query: ${last}`,
-        hintFor(res.status),
-      );
-    if (attempt < policy.attempts) {
-      o.onRetry?.(`Analytics Engine SQL API answered ${res.status}; retrying`);
-      await sleep(backoffMs(attempt, policy, res.headers.get('retry-after')));
-    }
+  try {
+    return parseRows(await queryAnalyticsEngine(sql, o));
+  } catch (e) {
+    throw sqlApiCliError(e);
   }
-  throw new CliError(
-    `the Analytics Engine SQL API failed after ${policy.attempts} attempts: ${last}`,
-    'the API may be rate limiting or down; run the command again later',
-  );
 }
 
-function parseRows(body: string): LogClient[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new CliError(
-      'the Analytics Engine SQL API answered something that is not JSON',
-      'check CLOUDFLARE_API_BASE_URL: a proxy may be in the way',
-    );
-  }
-  const data = (json as { data?: unknown }).data;
-  if (!Array.isArray(data))
-    throw new CliError('the Analytics Engine SQL API answered JSON without a "data" array');
+function parseRows(data: Record<string, unknown>[]): LogClient[] {
   const rows: LogClient[] = [];
   for (const row of data) {
     const r = row as { ip?: unknown; requests?: unknown };

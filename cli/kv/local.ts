@@ -20,7 +20,8 @@ export interface LocalState {
   config?: string | undefined;
 }
 
-function wrangler(args: string[], state: LocalState): Buffer {
+/** Runs `npx wrangler ARGS --local` (with --persist-to and --config from `state`); stdout. */
+export function wrangler(args: string[], state: LocalState): Buffer {
   const full = ['wrangler', ...args, '--local'];
   if (state.persistTo) full.push('--persist-to', state.persistTo);
   if (state.config) full.push('--config', state.config);

@@ -22,6 +22,7 @@ import {
   CLEARANCE_VERSION,
 } from '../constants';
 import { clientKey, type IpAddress } from '../ip/parse';
+import { fromBase64Url, toBase64Url } from '../util/base64url';
 
 export type ClearanceFailure = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'other_ip';
 
@@ -152,24 +153,4 @@ function hmacKey(secret: string): Promise<CryptoKey> {
     keys.set(secret, key);
   }
   return key;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** Decodes canonical unpadded base64url; anything else (including unused low bits) is null. */
-function fromBase64Url(text: string): Uint8Array | null {
-  if (text.length === 0 || text.length % 4 === 1 || !/^[A-Za-z0-9_-]+$/.test(text)) return null;
-  let binary: string;
-  try {
-    binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  } catch {
-    return null;
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return toBase64Url(bytes) === text ? bytes : null;
 }

@@ -24,14 +24,17 @@ import { blockResponse } from '../proxy/block';
 import { forward, type OriginTarget, parseOriginUrl } from '../proxy/forward';
 import { LiveReputation } from '../reputation/live';
 import { TableStore } from '../reputation/table-store';
-import { analyticsEngineSink } from '../sink/analytics-engine';
-import { type DecisionEvent, type DecisionSink, nullSink } from '../sink/event';
+import type { DecisionEvent, DecisionSink } from '../sink/event';
+import { sinkForBindings } from '../sink/select';
 import { errorMessage } from '../util/deadline';
 import { challengePage, challengeReady, hasClearance } from './challenge';
 import { clientFacts } from './client';
 
 export interface GateOptions {
-  /** Chooses the sink for a request's env; default: Analytics Engine when bound, else none. */
+  /**
+   * Chooses the sink for a request's env; default: Analytics Engine when DECISIONS is bound, D1
+   * when DECISIONS_DB is, both when both, else none (src/sink/select.ts).
+   */
   sink?: (env: Env) => DecisionSink;
   policies?: PolicyStore;
   tables?: TableStore;
@@ -51,7 +54,7 @@ export interface Gate {
 }
 
 function defaultSink(env: Env): DecisionSink {
-  return env.DECISIONS ? analyticsEngineSink(env.DECISIONS) : nullSink;
+  return sinkForBindings(env);
 }
 
 /** A short random reference id, shown to blocked clients and stored with the event. */
@@ -229,8 +232,10 @@ function toEvent(
     lookup: o.reputation.status,
     score: record?.score ?? 'unknown',
     categories: record?.categories ?? [],
-    country: o.client.country ?? record?.country ?? '',
-    asn: o.client.asn ?? record?.asn ?? 0,
+    // The record's country and ASN go with its org, so the report's ISP rows stay consistent;
+    // request.cf fills in for IPs without a record (and is a placeholder under wrangler dev).
+    country: record?.country ?? o.client.country ?? '',
+    asn: record?.asn ?? o.client.asn ?? 0,
     org: record?.org ?? '',
     source: record?.source ?? '',
     latencyMs,

@@ -112,6 +112,19 @@ export class PolicyStore {
     return { ...this.state };
   }
 
+  /**
+   * Serves `text` at once, as if it had just been read from KV: for the isolate that wrote it
+   * (the dashboard), which should not wait for its own cache to expire. Refused like a KV read
+   * when invalid; returns whether it now serves.
+   */
+  async adopt(text: string): Promise<boolean> {
+    const parsed = parsePolicyText(text);
+    if (!parsed.ok) return false;
+    this.install(compilePolicy(parsed.policy, await contentVersion(text)), text, 'kv');
+    this.checkedAt = this.now();
+    return true;
+  }
+
   private refresh(kv: KvReader): Promise<void> {
     this.inflight ??= this.load(kv).finally(() => {
       this.inflight = null;

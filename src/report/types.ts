@@ -8,7 +8,10 @@
  *
  * Counts of requests are weighted by the store's sampling (Analytics Engine's
  * `_sample_interval`; 1 in D1). An IP's score is the highest it had in the window; its country,
- * ISP and categories come from its events (categories united).
+ * ISP and categories come from its events (categories united; country and ISP those most of its
+ * requests had). "IPs" are distinct client keys (IPv4 address or IPv6 /64); requests with an
+ * invalid client IP count as requests, not as an IP. Both stores fold the same grouped rows with
+ * the same code (src/report/fold.ts).
  */
 import type { Score } from '../reputation/record';
 
@@ -31,7 +34,10 @@ export interface ReportQuery {
   /** Exclusive end, epoch ms. */
   until: number;
   filters?: ReportFilters;
-  /** Length of one timeline bucket, ms (default: a twenty-fourth of the window, at least 1 min). */
+  /**
+   * Length of one timeline bucket, ms, rounded up to whole minutes (default: a round length
+   * giving about 24 buckets — 1 h for a day, 12 h for a week; at least 1 min).
+   */
   bucketMs?: number;
 }
 
@@ -56,10 +62,18 @@ export interface Report {
   countries: { country: string; ips: number }[];
   /** Top 10 by distinct IPs (org and ASN together). */
   isps: { org: string; asn: number; ips: number }[];
-  /** Top 10 paths by requests. */
+  /**
+   * Top 10 paths by requests; `blocked`: the requests ipgate answered itself (an enforced block
+   * or challenge), so they never reached the origin.
+   */
   paths: { path: string; requests: number; blocked: number }[];
-  /** Requests and distinct IPs per bucket (ISO start) and action. */
+  /** Requests and distinct IPs per bucket (ISO start) and action; buckets without events left out. */
   timeline: { bucket: string; action: ReportAction; requests: number; ips: number }[];
+  /**
+   * Set when the window held more than REPORT_MAX_CLIENT_ROWS client rows: the IP counts cover
+   * the busiest clients only (and `totals`, `actions`, `reasons` their requests). Absent otherwise.
+   */
+  truncated?: boolean;
 }
 
 /** One recorded decision, as listed among recent blocks and in an IP's drill-down. */

@@ -9,17 +9,28 @@
  * - it answers 429 (with Retry-After) to every `rateLimitEvery`-th call, so clients must retry.
  *
  * It also answers the Workers Analytics Engine SQL API (`POST /accounts/{id}/analytics_engine/sql`,
- * the statement as the body) for the one statement the CLI sends: the distinct client keys of
- * decision events on auth paths whose lookup found no record (`ipgate enrich --from-log`). It
- * checks that the statement reads the configured dataset and carries every filter (time window,
- * route class, lookup status, sampling-aware count, JSON format), evaluates those filters itself
- * over `analytics.events`, and answers in the documented FORMAT JSON shape
- * (`{meta, data, rows, rows_before_limit_at_least}`). Anything else is a violation, answered 422
- * with a text body as the API answers query errors.
+ * the statement as the body) over `analytics.events` (test/support/fake-analytics-sql.ts): the
+ * decision-log statement of `ipgate enrich --from-log`, checked filter by filter, and the
+ * report's statements, evaluated within the subset of Analytics Engine SQL they use. It checks
+ * the dataset and answers in the documented FORMAT JSON shape (`{meta, data, rows,
+ * rows_before_limit_at_least}`). Anything else is a violation, answered 422 with a text body as
+ * the API answers query errors.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AE_BLOBS } from '../../src/sink/layout';
+import {
+  answerSqlRequest,
+  type FakeAnalyticsState,
+  type FakeDataPoint,
+  isSqlPath,
+} from './fake-analytics-sql';
+
+export {
+  type FakeDataPoint,
+  fakeAnalyticsFetch,
+  fakeDecisionPoint,
+  fakePointOf,
+} from './fake-analytics-sql';
 
 export interface FakeCloudflareOptions {
   token: string;
@@ -28,24 +39,6 @@ export interface FakeCloudflareOptions {
   rateLimitEvery?: number;
   /** The Analytics Engine dataset the SQL API serves (default `ipgate_decisions`). */
   dataset?: string;
-}
-
-/** One stored data point: blobs by position as the sink writes them (`AE_BLOBS`). */
-export interface FakeDataPoint {
-  /** Epoch ms. */
-  timestamp: number;
-  blobs: string[];
-  /** Rows this one stands for (Analytics Engine sampling); default 1. */
-  sampleInterval?: number;
-}
-
-/** A data point from named fields, unnamed blobs empty. */
-export function fakeDecisionPoint(
-  fields: Partial<Record<(typeof AE_BLOBS)[number], string>>,
-  timestamp = Date.now(),
-  sampleInterval = 1,
-): FakeDataPoint {
-  return { timestamp, blobs: AE_BLOBS.map((k) => fields[k] ?? ''), sampleInterval };
 }
 
 export interface FakeCloudflare {
@@ -91,64 +84,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const blob = (field: (typeof AE_BLOBS)[number]) => `blob${AE_BLOBS.indexOf(field) + 1}`;
-const UNIT_MS = { SECOND: 1_000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 } as const;
-
-/** Answers the decision-log statement over `events`, or says what is wrong with it. */
-function answerSql(
-  sql: string,
-  dataset: string,
-  events: FakeDataPoint[],
-): { ok: true; body: unknown } | { ok: false; error: string } {
-  const from = /\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)/i.exec(sql)?.[1];
-  if (from !== dataset) return { ok: false, error: `unknown table ${from ?? '(none)'}` };
-  const window =
-    /\btimestamp\s*>\s*NOW\(\)\s*-\s*INTERVAL\s*'(\d+)'\s*(SECOND|MINUTE|HOUR|DAY)\b/i.exec(sql);
-  const route = new RegExp(`\\b${blob('routeClass')}\\s*(?:!=|<>)\\s*'site'`).test(sql);
-  const lookups = new RegExp(`\\b${blob('lookup')}\\s+IN\\s*\\(([^)]*)\\)`, 'i').exec(sql)?.[1];
-  const ip = blob('ip');
-  const select = new RegExp(
-    `^\\s*SELECT\\s+${ip}\\s+AS\\s+ip\\s*,\\s*SUM\\(_sample_interval\\)\\s+AS\\s+requests\\b`,
-    'i',
-  ).test(sql);
-  const missing = [
-    !select && `SELECT ${ip} AS ip, SUM(_sample_interval) AS requests`,
-    !window && 'a time window (timestamp > NOW() - INTERVAL …)',
-    !route && `the route class filter (${blob('routeClass')} != 'site')`,
-    !lookups && `the lookup filter (${blob('lookup')} IN (…))`,
-    !/\bGROUP\s+BY\s+ip\b/i.test(sql) && 'GROUP BY ip',
-    !/\bFORMAT\s+JSON\s*$/i.test(sql) && 'FORMAT JSON',
-  ].filter(Boolean);
-  if (missing.length || !window || !lookups)
-    return { ok: false, error: `statement lacks ${missing.join(', ')}` };
-  const since =
-    Date.now() - Number(window[1]) * UNIT_MS[(window[2] ?? 'DAY').toUpperCase() as 'DAY'];
-  const statuses = new Set([...lookups.matchAll(/'([^']*)'/g)].map((m) => m[1]));
-  const at = (p: FakeDataPoint, field: (typeof AE_BLOBS)[number]) =>
-    p.blobs[AE_BLOBS.indexOf(field)] ?? '';
-  const sums = new Map<string, number>();
-  for (const p of events) {
-    if (p.timestamp <= since || at(p, 'routeClass') === 'site') continue;
-    if (!statuses.has(at(p, 'lookup')) || at(p, 'ip') === '') continue;
-    sums.set(at(p, 'ip'), (sums.get(at(p, 'ip')) ?? 0) + (p.sampleInterval ?? 1));
-  }
-  const limit = Number(/\bLIMIT\s+(\d+)/i.exec(sql)?.[1] ?? Number.POSITIVE_INFINITY);
-  const rows = [...sums].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const data = rows.slice(0, limit).map(([k, n]) => ({ ip: k, requests: String(n) }));
-  return {
-    ok: true,
-    body: {
-      meta: [
-        { name: 'ip', type: 'String' },
-        { name: 'requests', type: 'UInt64' },
-      ],
-      data,
-      rows: data.length,
-      rows_before_limit_at_least: rows.length,
-    },
-  };
-}
-
 export async function startFakeCloudflare(options: FakeCloudflareOptions): Promise<FakeCloudflare> {
   const namespaces = new Map<string, Map<string, Buffer>>();
   const stats = {
@@ -158,10 +93,13 @@ export async function startFakeCloudflare(options: FakeCloudflareOptions): Promi
     bulkDeletes: [] as number[],
   };
   const violations: string[] = [];
-  const analytics = {
+  const analytics: FakeAnalyticsState = {
+    token: options.token,
+    accountId: options.accountId,
     dataset: options.dataset ?? 'ipgate_decisions',
     events: [] as FakeDataPoint[],
     queries: [] as string[],
+    violations,
   };
   const ns = (id: string) => {
     const m = namespaces.get(id) ?? new Map<string, Buffer>();
@@ -182,19 +120,10 @@ export async function startFakeCloudflare(options: FakeCloudflareOptions): Promi
       stats.rateLimited += 1;
       return send(res, 429, fail(10429, 'Too many requests'), { 'retry-after': '0' });
     }
-    const sql = url.pathname.match(/^(?:\/client\/v4)?\/accounts\/([^/]+)\/analytics_engine\/sql$/);
-    if (sql && req.method === 'POST') {
-      if (sql[1] !== options.accountId)
-        return send(res, 404, fail(7003, 'Could not route to the requested resource'));
-      const statement = body.toString();
-      analytics.queries.push(statement);
-      const answer = answerSql(statement, analytics.dataset, analytics.events);
-      if (!answer.ok) {
-        violations.push(`SQL: ${answer.error}`);
-        res.writeHead(422, { 'content-type': 'text/plain' });
-        return res.end(answer.error);
-      }
-      return send(res, 200, answer.body);
+    if (isSqlPath(url.pathname)) {
+      const answer = answerSqlRequest(analytics, req.method ?? '', url.pathname, body.toString());
+      res.writeHead(answer.status, { 'content-type': answer.contentType });
+      return res.end(answer.body);
     }
     const m = url.pathname.match(
       /^(?:\/client\/v4)?\/accounts\/([^/]+)\/storage\/kv\/namespaces\/([^/]+)\/(bulk\/delete|bulk|values\/.+|keys)$/,

@@ -63,7 +63,7 @@ describe('/__ipgate/health', () => {
     },
   );
 
-  it.each(['/__ipgate', '/__ipgate/', '/__ipgate/nothing-here'])(
+  it.each(['/__ipgate/nothing-here', '/__ipgate/api/nothing-here'])(
     'never proxies %s',
     async (path) => {
       const h = harness();
@@ -71,6 +71,18 @@ describe('/__ipgate/health', () => {
       const res = await h.fetch(path, { headers });
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ error: 'not_found' });
+      expect(await originSaw(id)).toHaveLength(0);
+    },
+  );
+
+  it.each(['/__ipgate', '/__ipgate/'])(
+    'never proxies %s (the dashboard, disabled without ADMIN_TOKEN)',
+    async (path) => {
+      const h = harness();
+      const { id, headers } = from('203.0.113.10');
+      const res = await h.fetch(path, { headers });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('The dashboard is disabled');
       expect(await originSaw(id)).toHaveLength(0);
     },
   );
