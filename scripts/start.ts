@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const wranglerArgs = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(args.port)];
   const adminToken = args['admin-token'] ?? devVars.ADMIN_TOKEN;
   if (!devVars.ADMIN_TOKEN) {
-    const token = adminToken ?? randomBytes(18).toString('base64url');
+    const token = adminToken ?? randomBytes(32).toString('base64url');
     wranglerArgs.push('--var', `ADMIN_TOKEN:${token}`);
     if (!adminToken) log(`dashboard token (this run only): ${token}`);
   }
