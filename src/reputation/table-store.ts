@@ -23,7 +23,7 @@ import {
 } from '../constants';
 import type { IpAddress } from '../ip/parse';
 import type { Reputation } from '../policy/decide';
-import { decodeChunk } from '../table/codec';
+import { decodeChunk, type RecordPool } from '../table/codec';
 import type { TableChunk } from '../table/lookup';
 import {
   expectedChunk,
@@ -38,6 +38,8 @@ import type { KvReader } from '../util/kv-reader';
 /** One generation: its manifest with the chunks loaded so far, and the loads in flight. */
 interface Generation {
   set: TableSet;
+  /** One object per distinct record across this generation's chunks. */
+  records: RecordPool;
   loading: Map<string, Promise<TableChunk | Error>>;
   failedAt: Map<string, number>;
 }
@@ -188,6 +190,7 @@ export class TableStore {
     if (!created.ok) return this.fail(`manifest refused: ${created.error}`);
     const next: Generation = {
       set: created.set,
+      records: new Map(),
       loading: new Map(),
       failedAt: new Map(),
     };
@@ -221,7 +224,7 @@ export class TableStore {
   ): Promise<TableChunk | Error> {
     let p = g.loading.get(entry.key);
     if (!p) {
-      p = this.readChunk(entry, kv).then((r) => {
+      p = this.readChunk(entry, kv, g.records).then((r) => {
         g.loading.delete(entry.key);
         const problem = r instanceof Error ? r.message : g.set.add(entry.key, r);
         if (problem === null) return r;
@@ -234,7 +237,11 @@ export class TableStore {
     return p;
   }
 
-  private async readChunk(entry: ManifestChunk, kv: KvReader): Promise<TableChunk | Error> {
+  private async readChunk(
+    entry: ManifestChunk,
+    kv: KvReader,
+    records: RecordPool,
+  ): Promise<TableChunk | Error> {
     let buf: ArrayBuffer | null;
     try {
       buf = await kv.get(entry.key, { type: 'arrayBuffer', cacheTtl: TABLE_CHUNK_CACHE_TTL_S });
@@ -244,7 +251,7 @@ export class TableStore {
     if (buf === null) return new Error(`chunk ${entry.key} is missing`);
     const mismatch = await verifyChunkBytes(entry, buf);
     if (mismatch) return new Error(mismatch);
-    const decoded = decodeChunk(buf, expectedChunk(entry));
+    const decoded = decodeChunk(buf, expectedChunk(entry), records);
     return decoded.ok ? decoded.chunk : new Error(`chunk ${entry.key} refused: ${decoded.error}`);
   }
 }

@@ -380,9 +380,38 @@ const trailerSchema = z
     family: z.union([z.literal(4), z.literal(6)]),
     from: z.string(),
     to: z.string(),
-    records: z.array(recordSchema),
+    records: z.array(z.unknown()),
   })
   .strict();
+
+/**
+ * Decoded records by their exact JSON text, shared by the chunks of one generation: realistic
+ * tables repeat the same tens of thousands of records in every chunk's dictionary, and one
+ * object per distinct record (checked against the schema once) keeps an isolate's table at a
+ * fraction of the memory and cold-start time of a copy per chunk.
+ */
+export type RecordPool = Map<string, ReputationRecord>;
+
+/** Each raw record, checked once per distinct JSON text; a problem names its path. */
+function poolRecords(raw: readonly unknown[], pool: RecordPool): ReputationRecord[] | string {
+  const out: ReputationRecord[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const key = JSON.stringify(raw[i]);
+    let record = pool.get(key);
+    if (!record) {
+      const checked = recordSchema.safeParse(raw[i]);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        const where = ['records', i, ...(issue?.path ?? [])].map(String).join('.');
+        return `trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`;
+      }
+      record = checked.data;
+      pool.set(key, record);
+    }
+    out[i] = record;
+  }
+  return out;
+}
 
 const familyName = (f: number) => `IPv${f}`;
 
@@ -407,15 +436,20 @@ export interface ExpectedChunk {
 export function decodeChunk(
   buf: ArrayBuffer | ArrayBufferView,
   expect: ExpectedChunk,
+  pool: RecordPool = new Map(),
 ): DecodeResult {
   try {
-    return decode(buf, expect);
+    return decode(buf, expect, pool);
   } catch (e) {
     return fail(`chunk could not be decoded: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
-function decode(buf: ArrayBuffer | ArrayBufferView, expect: ExpectedChunk): DecodeResult {
+function decode(
+  buf: ArrayBuffer | ArrayBufferView,
+  expect: ExpectedChunk,
+  pool: RecordPool,
+): DecodeResult {
   const bytes = asBytes(buf);
   if (!bytes) return fail('chunk is not an ArrayBuffer or a byte view');
   const head = readHeader(bytes);
@@ -441,6 +475,8 @@ function decode(buf: ArrayBuffer | ArrayBufferView, expect: ExpectedChunk): Deco
     return fail(`trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`);
   }
   const t = trailer.data;
+  const records = poolRecords(t.records, pool);
+  if (typeof records === 'string') return fail(records);
   if (t.family !== h.family)
     return fail(`trailer says ${familyName(t.family)}, header says ${familyName(h.family)}`);
   const from = parseKey(h.family, t.from);
@@ -465,7 +501,7 @@ function decode(buf: ArrayBuffer | ArrayBufferView, expect: ExpectedChunk): Deco
       from,
       to,
       ...words,
-      records: t.records as ReputationRecord[],
+      records,
     }),
   };
 }

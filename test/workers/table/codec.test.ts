@@ -259,6 +259,31 @@ describe('content-defined chunk boundaries', () => {
     );
   });
 
+  it('shares one record object per distinct record across chunks decoded with one pool', () => {
+    const chunks = encodeTable(buildTable(base), { maxIntervals: MAX }).filter(
+      (c) => c.family === 4,
+    );
+    expect(chunks.length).toBeGreaterThan(2);
+    const decodeAll = (pool?: Map<string, ReputationRecord>) =>
+      chunks.map((c) => {
+        const d = decodeChunk(c.bytes, c, pool);
+        if (!d.ok) throw new Error(d.error);
+        return d.chunk;
+      });
+    const firstKeyOf = (c: EncodedChunk) => Number(c.from === 0n ? base[0]?.network.start : c.from);
+    const records = (decoded: ReturnType<typeof decodeAll>) =>
+      decoded.map((d, k) => d.lookupV4(firstKeyOf(chunks[k] as EncodedChunk)));
+    const pool = new Map<string, ReputationRecord>();
+    const pooled = records(decodeAll(pool));
+    const apart = records(decodeAll());
+    expect(pooled).toEqual(apart);
+    // Equal records from different chunks are the same object with a pool, copies without.
+    const distinct = new Set(pooled.filter((r) => r !== null).map((r) => JSON.stringify(r)));
+    expect(new Set(pooled.filter((r) => r !== null)).size).toBe(distinct.size);
+    expect(new Set(apart.filter((r) => r !== null)).size).toBeGreaterThan(distinct.size);
+    expect(pool.size).toBeGreaterThan(0);
+  });
+
   it('changes at most 2 chunk keys of many when one interval is added in the middle', async () => {
     expect((await baseKeys).length).toBeGreaterThan(150);
     const n = await changed([...base, extra(1500)]);
