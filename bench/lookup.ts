@@ -16,6 +16,8 @@
  * `ratioToBinarySearch` is the table's speed over the baseline's; `bytesPerInterval` is what
  * the chunks take in KV, `memoryBytesPerInterval` what the decoded chunks hold in memory.
  */
+
+import { weightedPicker as picker, mulberry32 as rng } from '../scripts/seeded-random';
 import type { Family, Network } from '../src/ip/network';
 import type { ReputationRecord, Score } from '../src/reputation/record';
 import { buildTable, type FamilyIntervals, type TableEntry } from '../src/table/build';
@@ -46,24 +48,6 @@ const CATEGORY_SETS = [[], ['vpn'], ['hosting'], ['proxy'], ['tor'], ['hosting',
 const RECORDS: ReputationRecord[] = SCORES.flatMap((score) =>
   CATEGORY_SETS.map((categories) => ({ score, categories, source: 'bench' })),
 );
-
-/** mulberry32: small, fast, seeded; good enough for benchmark data. */
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-function picker(weights: Record<number, number>, next: () => number): () => number {
-  const table: number[] = [];
-  for (const [len, w] of Object.entries(weights))
-    for (let i = 0; i < w; i++) table.push(Number(len));
-  return () => table[next() % table.length] ?? 0;
-}
 
 function randomEntries(family: Family, n: number, next: () => number): TableEntry[] {
   const bits = family === 4 ? 32n : 64n;

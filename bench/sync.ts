@@ -14,21 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildEntries } from '../cli/build';
 import { generationPairs } from '../cli/table-writer';
+import { uniform as rng } from '../scripts/seeded-random';
 
 const SCORES = ['', 'safe', 'low', 'moderate', 'dangerous', 'critical'];
 const CATEGORIES = ['', 'vpn', 'tor', 'proxy', 'hosting', 'scanner', 'hosting|vpn'];
-
-/** Mulberry32: small, seeded, good enough to spread addresses. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Networks come from a pool of ASNs, each with one country and organisation, as in real feeds. */
 const ASNS = (() => {

@@ -32,6 +32,7 @@ import { bogonOverlap } from '../src/ip/bogons';
 import { type Network, parseNetwork } from '../src/ip/network';
 import { formatIpv4 } from '../src/ip/parse';
 import type { ScoreLevel } from '../src/reputation/record';
+import { uniform } from './seeded-random';
 
 /** The case's score mix: 6,972 IPs as Criminal IP scored them. */
 export const CASE_SCORE_MIX: Readonly<Record<ScoreLevel, number>> = {
@@ -143,17 +144,8 @@ export interface AttackSetOptions {
   residential: number;
 }
 
-/** mulberry32: a 32-bit seed in, uniform floats in [0, 1) out. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The generator's stream: uniform floats in [0, 1) (./seeded-random.ts). */
+export const mulberry32 = uniform;
 
 function net(text: string): Network {
   const r = parseNetwork(text);

@@ -16,6 +16,7 @@
  */
 
 import { type GenerationPairs, generationPairs } from '../../cli/table-writer';
+import { weightedPicker as picker, mulberry32 as rng } from '../../scripts/seeded-random';
 import type { Family, Network } from '../../src/ip/network';
 import type { ReputationRecord, Score } from '../../src/reputation/record';
 import type { TableEntry } from '../../src/table/build';
@@ -50,24 +51,6 @@ const CATEGORY_SETS = [
   ['hosting', 'vpn'],
 ];
 const COUNTRIES = ['US', 'NL', 'RU', 'CN', 'DE', 'BR', 'IN', 'SG', 'FR', 'GB'];
-
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-function picker(weights: Record<number, number>, next: () => number): () => number {
-  const table: number[] = [];
-  for (const [len, w] of Object.entries(weights))
-    for (let i = 0; i < w; i++) table.push(Number(len));
-  return () => table[next() % table.length] ?? 32;
-}
 
 function network(family: Family, raw: bigint, prefix: number): Network {
   const bits = family === 4 ? 32n : 64n;
