@@ -3,7 +3,7 @@
  * dashboard share. Documents are parsed, never cast: every problem comes back with its path
  * (`routeClasses[0].rules[1].scores[0]`), so an operator can fix a bad file in one pass.
  *
- * The reference for every field is docs/policy.md.
+ * The reference for every field is the README's "Policy reference".
  */
 import { z } from 'zod';
 import {
