@@ -31,7 +31,7 @@ import {
 import type { Env } from '../env';
 import type { Gate } from '../gate/gate';
 import { type IpAddress, parseIp } from '../ip/parse';
-import { parsePolicyText } from '../policy/schema';
+import { type PolicyIssue, parsePolicyText } from '../policy/schema';
 import { rollbackPolicy, savePolicy } from '../policy/versions';
 import { decisionStoreFor } from '../report';
 import type { DecisionStore } from '../report/types';
@@ -46,6 +46,7 @@ import {
   ipDetails,
   loadBlocks,
   loadReport,
+  type PolicyState,
   policyState,
   workerPolicyKv,
 } from './data';
@@ -411,22 +412,7 @@ export function dashboard(gate: Gate, options: AdminOptions = {}): Hono<{ Bindin
         text = policyText(applyPolicyForm(state.document, state.parsed.policy, form));
       }
       const parsed = parsePolicyText(text);
-      const lines = lineDiff(
-        comparable(state.text ?? policyText(state.document)),
-        comparable(text),
-      );
-      return htmlResponse(
-        previewPage({
-          shell: shellFor(p, 'Policy preview'),
-          csrf: csrfOf(p),
-          base,
-          text,
-          issues: parsed.ok ? null : parsed.issues,
-          diff: withContext(lines),
-          changed: changed(lines),
-        }),
-        parsed.ok ? 200 : 400,
-      );
+      return preview(p, state, base, text, parsed.ok ? null : parsed.issues);
     }),
   );
 
@@ -441,24 +427,7 @@ export function dashboard(gate: Gate, options: AdminOptions = {}): Hono<{ Bindin
       if (base !== state.version) return conflict(p, base, state.version);
       const text = form.get('json') ?? '';
       const saved = await savePolicy(workerPolicyKv(c.env.POLICY), text, new Date(now()));
-      if (!saved.ok) {
-        const lines = lineDiff(
-          comparable(state.text ?? policyText(state.document)),
-          comparable(text),
-        );
-        return htmlResponse(
-          previewPage({
-            shell: shellFor(p, 'Policy preview'),
-            csrf: csrfOf(p),
-            base,
-            text,
-            issues: saved.issues,
-            diff: withContext(lines),
-            changed: changed(lines),
-          }),
-          400,
-        );
-      }
+      if (!saved.ok) return preview(p, state, base, text, saved.issues);
       await gate.policies.adopt(text);
       return redirect(`${adminPath('/policy')}?saved=${encodeURIComponent(saved.id)}`);
     }),
@@ -648,6 +617,29 @@ function conflict(p: Principal, base: string, current: string): Response {
       identity(p),
     ),
     409,
+  );
+}
+
+/** The preview page: `text` against what is stored, with the problems (null when valid). */
+function preview(
+  p: Principal,
+  state: PolicyState,
+  base: string,
+  text: string,
+  issues: PolicyIssue[] | null,
+): Response {
+  const lines = lineDiff(comparable(state.text ?? policyText(state.document)), comparable(text));
+  return htmlResponse(
+    previewPage({
+      shell: shellFor(p, 'Policy preview'),
+      csrf: csrfOf(p),
+      base,
+      text,
+      issues,
+      diff: withContext(lines),
+      changed: changed(lines),
+    }),
+    issues === null ? 200 : 400,
   );
 }
 

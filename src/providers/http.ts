@@ -12,7 +12,11 @@
  * - Every message that leaves here goes through `failure`, which removes the API key wherever it
  *   appears (a provider or a runtime error might echo it) and cuts the text short.
  */
-import { PROVIDER_MAX_BODY_BYTES, PROVIDER_MAX_MESSAGE_CHARS } from '../constants';
+import {
+  PROVIDER_MAX_BODY_BYTES,
+  PROVIDER_MAX_MESSAGE_CHARS,
+  PROVIDER_TIMEOUT_MS,
+} from '../constants';
 import type { IpAddress } from '../ip/parse';
 import { normalizeRecord, type ReputationRecord } from '../reputation/record';
 import { errorMessage } from '../util/deadline';
@@ -196,4 +200,49 @@ export function verdictOf(
     observedAt: observedAt.toISOString(),
   });
   return { ok: true, record };
+}
+
+/** What every provider needs from its options, checked once at construction. */
+export interface ProviderSetup {
+  apiKey: string;
+  endpoint: URL;
+  fetch: FetchLike;
+  timeoutMs: number;
+  now: () => Date;
+}
+
+/**
+ * Checks a provider's options: a non-blank key and an http(s) base URL, joined with the
+ * endpoint's path. Throws a TypeError naming the provider (`label`) on a bad option.
+ */
+export function providerSetup(
+  label: string,
+  options: {
+    apiKey: string;
+    baseUrl?: string;
+    fetch?: FetchLike;
+    timeoutMs?: number;
+    now?: () => Date;
+  },
+  defaultBase: string,
+  path: string,
+): ProviderSetup {
+  const apiKey = typeof options.apiKey === 'string' ? options.apiKey.trim() : '';
+  if (apiKey === '') throw new TypeError(`${label}: apiKey is required`);
+  const base = (options.baseUrl ?? defaultBase).replace(/\/+$/, '');
+  let endpoint: URL;
+  try {
+    endpoint = new URL(`${base}${path}`);
+  } catch {
+    throw new TypeError(`${label}: baseUrl is not a URL`);
+  }
+  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:')
+    throw new TypeError(`${label}: baseUrl must be http(s)`);
+  return {
+    apiKey,
+    endpoint,
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    timeoutMs: options.timeoutMs ?? PROVIDER_TIMEOUT_MS,
+    now: options.now ?? (() => new Date()),
+  };
 }

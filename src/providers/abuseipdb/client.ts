@@ -6,14 +6,17 @@
  * 401/403 a refused key, 422 an address it will not check, 429 the daily limit (quota, not
  * concurrency: AbuseIPDB allows parallel calls). The status decides the failure kind.
  */
-import {
-  ABUSEIPDB_API_BASE,
-  ABUSEIPDB_CHECK_PATH,
-  ABUSEIPDB_MAX_AGE_DAYS,
-  PROVIDER_TIMEOUT_MS,
-} from '../../constants';
+import { ABUSEIPDB_API_BASE, ABUSEIPDB_CHECK_PATH, ABUSEIPDB_MAX_AGE_DAYS } from '../../constants';
 import type { IpAddress } from '../../ip/parse';
-import { describeBody, type FetchLike, failure, getText, parseJsonBody, verdictOf } from '../http';
+import {
+  describeBody,
+  type FetchLike,
+  failure,
+  getText,
+  parseJsonBody,
+  providerSetup,
+  verdictOf,
+} from '../http';
 import {
   type ProviderFailureKind,
   type ProviderResult,
@@ -45,20 +48,13 @@ function kindForStatus(status: number): ProviderFailureKind {
 
 /** Checks the options once; throws a TypeError on a missing key or a bad base URL. */
 export function createAbuseIpdbProvider(options: AbuseIpdbOptions): ReputationProvider {
-  const apiKey = typeof options.apiKey === 'string' ? options.apiKey.trim() : '';
-  if (apiKey === '') throw new TypeError('AbuseIPDB: apiKey is required');
-  const base = (options.baseUrl ?? ABUSEIPDB_API_BASE).replace(/\/+$/, '');
-  let endpoint: URL;
-  try {
-    endpoint = new URL(`${base}${ABUSEIPDB_CHECK_PATH}`);
-  } catch {
-    throw new TypeError('AbuseIPDB: baseUrl is not a URL');
-  }
-  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:')
-    throw new TypeError('AbuseIPDB: baseUrl must be http(s)');
-  const doFetch: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
-  const now = options.now ?? (() => new Date());
+  const {
+    apiKey,
+    endpoint,
+    fetch: doFetch,
+    timeoutMs,
+    now,
+  } = providerSetup('AbuseIPDB', options, ABUSEIPDB_API_BASE, ABUSEIPDB_CHECK_PATH);
   const headers = { Key: apiKey, Accept: 'application/json' };
 
   return {

@@ -11,11 +11,7 @@
  * The provider holds no state between calls: serialising calls, merging duplicates, quota and
  * circuit-breaker state belong to the caller (the Durable Object), which reads `failure.kind`.
  */
-import {
-  CRIMINALIP_API_BASE,
-  CRIMINALIP_SUSPICIOUS_INFO_PATH,
-  PROVIDER_TIMEOUT_MS,
-} from '../../constants';
+import { CRIMINALIP_API_BASE, CRIMINALIP_SUSPICIOUS_INFO_PATH } from '../../constants';
 import type { IpAddress } from '../../ip/parse';
 import { isObject } from '../../util/json';
 import {
@@ -25,6 +21,7 @@ import {
   getText,
   type HttpAnswer,
   parseJsonBody,
+  providerSetup,
   verdictOf,
 } from '../http';
 import {
@@ -99,20 +96,13 @@ function answerFailure(answer: HttpAnswer, json: unknown, secret: string): Provi
 
 /** Checks the options once; throws a TypeError on a missing key or a bad base URL. */
 export function createCriminalIpProvider(options: CriminalIpOptions): ReputationProvider {
-  const apiKey = typeof options.apiKey === 'string' ? options.apiKey.trim() : '';
-  if (apiKey === '') throw new TypeError('Criminal IP: apiKey is required');
-  const base = (options.baseUrl ?? CRIMINALIP_API_BASE).replace(/\/+$/, '');
-  let endpoint: URL;
-  try {
-    endpoint = new URL(`${base}${CRIMINALIP_SUSPICIOUS_INFO_PATH}`);
-  } catch {
-    throw new TypeError('Criminal IP: baseUrl is not a URL');
-  }
-  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:')
-    throw new TypeError('Criminal IP: baseUrl must be http(s)');
-  const doFetch: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? PROVIDER_TIMEOUT_MS;
-  const now = options.now ?? (() => new Date());
+  const {
+    apiKey,
+    endpoint,
+    fetch: doFetch,
+    timeoutMs,
+    now,
+  } = providerSetup('Criminal IP', options, CRIMINALIP_API_BASE, CRIMINALIP_SUSPICIOUS_INFO_PATH);
   const headers = { 'x-api-key': apiKey, accept: 'application/json' };
 
   return {
