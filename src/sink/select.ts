@@ -38,10 +38,20 @@ export function teeSink(sinks: DecisionSink[]): DecisionSink {
   };
 }
 
+/** The last choice, reused while the bindings are the same objects (every request, usually). */
+let chosen: { ae: unknown; db: unknown; sink: DecisionSink } | null = null;
+
 export function sinkForBindings(env: Pick<Env, 'DECISIONS' | 'DECISIONS_DB'>): DecisionSink {
+  if (chosen && chosen.ae === env.DECISIONS && chosen.db === env.DECISIONS_DB) return chosen.sink;
   const sinks: DecisionSink[] = [];
   if (env.DECISIONS) sinks.push(analyticsEngineSink(env.DECISIONS));
   if (env.DECISIONS_DB) sinks.push(d1SinkFor(env.DECISIONS_DB));
-  if (sinks.length === 0) return nullSink;
-  return sinks.length === 1 ? (sinks[0] as DecisionSink) : teeSink(sinks);
+  const sink =
+    sinks.length === 0
+      ? nullSink
+      : sinks.length === 1
+        ? (sinks[0] as DecisionSink)
+        : teeSink(sinks);
+  chosen = { ae: env.DECISIONS, db: env.DECISIONS_DB, sink };
+  return sink;
 }
