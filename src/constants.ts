@@ -44,6 +44,12 @@ export const TABLE_MAX_DICTIONARY_BYTES = 16 * 1024 * 1024;
 export const TABLE_REFRESH_INTERVAL_MS = 30_000;
 /** After a failed manifest or chunk load, how long to wait before trying again. */
 export const TABLE_RETRY_AFTER_MS = 5_000;
+/**
+ * A new generation that keeps failing to load is retried after TABLE_RETRY_AFTER_MS, doubled
+ * after each failure up to this: a corrupt or half-published table costs a few chunk reads an
+ * hour, not one every few seconds.
+ */
+export const TABLE_PENDING_RETRY_MAX_MS = 600_000;
 /** `cacheTtl` passed to KV reads of table data (edge cache of the immutable chunks). */
 export const TABLE_CHUNK_CACHE_TTL_S = 3_600;
 
@@ -407,3 +413,58 @@ export const DEMO_RESIDENTIAL_USERS = 500;
 export const DEMO_START_TIMEOUT_MS = 120_000;
 /** Longest the demo waits for a running Worker to switch to the freshly synced table. */
 export const DEMO_TABLE_SWITCH_TIMEOUT_MS = 90_000;
+
+// ── Hostile input: policy document text (src/policy/json-text.ts) ─────────────────────────
+
+/** Deepest nesting of objects and arrays accepted in a policy document (a valid one uses 6). */
+export const POLICY_MAX_DEPTH = 32;
+
+// ── Hostile input: client IPs, paths and methods (src/ip/, src/gate/, src/policy/paths.ts) ──
+
+/** Longest address text (before any `%zone`): a full IPv6 address with an IPv4 tail. */
+export const IP_TEXT_MAX_CHARS = 45;
+/**
+ * Class E, where Cloudflare's Pseudo IPv4 ("Overwrite Headers") puts a stand-in for an IPv6
+ * client in CF-Connecting-IP; the real address is then in CF_CONNECTING_IPV6_HEADER.
+ */
+export const PSEUDO_IPV4_NETWORK = '240.0.0.0/4';
+/** Header with the real IPv6 address of a client that Pseudo IPv4 gave a Class E address. */
+export const CF_CONNECTING_IPV6_HEADER = 'CF-Connecting-IPv6';
+/** Headers by which a client asks the origin to treat a request as another method. */
+export const METHOD_OVERRIDE_HEADERS = [
+  'X-HTTP-Method-Override',
+  'X-HTTP-Method',
+  'X-Method-Override',
+] as const;
+/** Query parameter by which a client asks the origin to treat a request as another method. */
+export const METHOD_OVERRIDE_PARAM = '_method';
+/** Most override methods one request is classified under (beyond them the rest are ignored). */
+export const METHOD_OVERRIDE_MAX = 8;
+/**
+ * Last-segment extensions of scripts that take extra path segments as PATH_INFO
+ * (`/wp-login.php/x` runs wp-login.php on Apache and PHP-FPM): an exact rule for such a script
+ * also covers everything below it.
+ */
+export const PATH_SCRIPT_EXTENSIONS: readonly string[] = [
+  '.php',
+  '.phtml',
+  '.asp',
+  '.aspx',
+  '.cgi',
+  '.pl',
+];
+
+// ── Faults: bounds on waiting for the live chain and the decision store ────────────────────
+
+/**
+ * Longest an isolate waits for the API cache before asking the broker instead (a KV read's
+ * p99 is a few hundred ms; a hung read must not turn every live lookup into a timeout).
+ */
+export const LIVE_CACHE_READ_DEADLINE_MS = 500;
+/**
+ * Longest an isolate waits in the background for a live answer before giving the question up
+ * as unavailable; below the 30 s that work may run after the response (`waitUntil`).
+ */
+export const LIVE_ANSWER_MAX_MS = 20_000;
+/** Longest one D1 batch of decision events may take before it counts as failed. */
+export const D1_SINK_FLUSH_DEADLINE_MS = 10_000;

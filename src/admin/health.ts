@@ -7,6 +7,7 @@
 import type { Env, WaitUntil } from '../env';
 import { challengeReady } from '../gate/challenge';
 import type { Gate } from '../gate/gate';
+import { jsonText } from '../util/html';
 
 export async function health(gate: Gate, env: Env, ctx: WaitUntil): Promise<Response> {
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
@@ -36,5 +37,7 @@ export async function health(gate: Gate, env: Env, ctx: WaitUntil): Promise<Resp
       ? { mode: origin.base === null ? 'route' : 'origin_url', valid: true }
       : { mode: 'origin_url', valid: false, error: origin.error },
   };
-  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+  return new Response(jsonText(body), {
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
 }

@@ -4,7 +4,7 @@
  * value from the decision store, the policy or the request cannot become markup by being
  * forgotten. Attribute values must always be quoted in the templates.
  */
-import { escapeHtml } from '../util/html';
+import { escapeHtml, jsonText } from '../util/html';
 
 export class SafeHtml {
   constructor(readonly value: string) {}
@@ -33,11 +33,5 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): SafeHtml
  * `\u003c`… so no value can close the element or open a comment; U+2028/2029 for old parsers.
  */
 export function jsonBlock(id: string, value: unknown): SafeHtml {
-  const json = JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
-  return html`<script type="application/json" id="${id}">${new SafeHtml(json)}</script>`;
+  return html`<script type="application/json" id="${id}">${new SafeHtml(jsonText(value))}</script>`;
 }

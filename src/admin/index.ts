@@ -36,6 +36,7 @@ import { rollbackPolicy, savePolicy } from '../policy/versions';
 import { decisionStoreFor } from '../report';
 import type { DecisionStore } from '../report/types';
 import { errorMessage } from '../util/deadline';
+import { jsonText } from '../util/html';
 import { isObject } from '../util/json';
 import { AccessVerifier } from './access';
 import { serveAsset } from './assets';
@@ -107,7 +108,7 @@ function htmlResponse(body: string, status = 200): Response {
 }
 
 function jsonResponse(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
+  return new Response(jsonText(body), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8' },
   });

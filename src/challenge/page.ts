@@ -16,7 +16,7 @@ import {
   TURNSTILE_SCRIPT_URL,
 } from '../constants';
 import { wantsJson } from '../proxy/block';
-import { escapeHtml } from '../util/html';
+import { escapeHtml, jsonText } from '../util/html';
 import { safeReturnPath } from './return-path';
 
 /** Names of the form fields the page posts (the token field is Turnstile's). */
@@ -73,7 +73,7 @@ export function challengeResponse(options: ChallengePageOptions): Response {
       message: text.message,
       reference: options.reference,
     };
-    return new Response(JSON.stringify(body), { status: 403, headers });
+    return new Response(jsonText(body), { status: 403, headers });
   }
   headers.set('content-type', 'text/html; charset=utf-8');
   headers.set('content-security-policy', CSP);

@@ -2,17 +2,43 @@
  * The client's facts as Cloudflare states them: the IP from `CF-Connecting-IP` only (set by
  * Cloudflare's edge, not forgeable by the client), ASN and country from `request.cf`.
  * `X-Forwarded-For`, `X-Real-IP`, `True-Client-IP` and `Forwarded` are never read: any client
- * can write them.
+ * can write them, so naming another address there changes nothing in either direction.
+ *
+ * The header holds exactly one address. The runtime trims surrounding spaces and tabs (they
+ * never change the address); anything else — several addresses (a repeated header arrives
+ * comma-joined), an empty value, a port, brackets, a spelling src/ip/parse.ts refuses — is not
+ * something Cloudflare writes, so no part of it is trusted: it is `invalid_client_ip`, decided
+ * by the policy's `invalidClientIp`.
+ *
+ * One exception keeps IPv6 clients keyed by their real address: with Cloudflare's Pseudo IPv4
+ * set to "Overwrite Headers", `CF-Connecting-IP` carries a Class E stand-in (240.0.0.0/4,
+ * never a routable source, so no client can arrive with one) and the real address is in
+ * `CF-Connecting-IPv6`, which is then used.
  */
-import { parseIp } from '../ip/parse';
+import { CF_CONNECTING_IPV6_HEADER, PSEUDO_IPV4_NETWORK } from '../constants';
+import { parseNetwork } from '../ip/network';
+import { type IpAddress, parseIp } from '../ip/parse';
 import type { ClientFacts } from '../policy/decide';
 
+const pseudo = parseNetwork(PSEUDO_IPV4_NETWORK);
+const pseudoStart = pseudo.ok ? Number(pseudo.network.start) : 0;
+const pseudoEnd = pseudo.ok ? Number(pseudo.network.end) : -1;
+
 export function clientFacts(request: Request): ClientFacts {
-  const header = request.headers.get('CF-Connecting-IP');
-  const facts: ClientFacts = { ip: header === null ? null : parseIp(header) };
+  const facts: ClientFacts = { ip: clientIp(request.headers) };
   const cf = request.cf as { asn?: unknown; country?: unknown } | undefined;
   if (typeof cf?.asn === 'number' && Number.isInteger(cf.asn) && cf.asn > 0) facts.asn = cf.asn;
   if (typeof cf?.country === 'string' && /^[A-Za-z][A-Za-z0-9]$/.test(cf.country))
     facts.country = cf.country.toUpperCase();
   return facts;
+}
+
+/** The client address Cloudflare states, or null when it states none that parses. */
+export function clientIp(headers: Headers): IpAddress | null {
+  const header = headers.get('CF-Connecting-IP');
+  const ip = header === null ? null : parseIp(header);
+  if (ip?.family !== 4 || ip.v4 < pseudoStart || ip.v4 > pseudoEnd) return ip;
+  const v6Header = headers.get(CF_CONNECTING_IPV6_HEADER);
+  const real = v6Header === null ? null : parseIp(v6Header);
+  return real?.family === 6 ? real : ip;
 }

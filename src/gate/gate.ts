@@ -29,6 +29,7 @@ import { sinkForBindings } from '../sink/select';
 import { errorMessage } from '../util/deadline';
 import { challengePage, challengeReady, hasClearance } from './challenge';
 import { clientFacts } from './client';
+import { requestMethods } from './methods';
 
 export interface GateOptions {
   /**
@@ -97,7 +98,7 @@ export function createGate(options: GateOptions = {}): Gate {
     let routeClass = policy.site;
     let client: ClientFacts = { ip: null };
     try {
-      routeClass = policy.classify(path, request.method.toUpperCase());
+      routeClass = policy.classify(path, requestMethods(request));
       client = clientFacts(request);
       tables.refreshIfDue(env.REPUTATION, waitUntil);
       const reputation = await lookup(policy, routeClass, client, env, waitUntil);
@@ -143,12 +144,13 @@ export function createGate(options: GateOptions = {}): Gate {
     return live.lookup(client.ip, env, policy.live, waitUntil);
   }
 
-  function record(env: Env, ctx: WaitUntil, event: DecisionEvent): void {
+  /** Writes the event `build` makes; a failure to build or write it never reaches the client. */
+  function record(env: Env, ctx: WaitUntil, build: () => DecisionEvent): void {
     try {
-      const result = sinkFor(env).write(event);
+      const result = sinkFor(env).write(build());
       if (result) ctx.waitUntil(result.catch(() => {}));
-    } catch {
-      // A sink failure never reaches the client; the decision stands.
+    } catch (e) {
+      console.warn(`ipgate: decision event not recorded: ${errorMessage(e)}`);
     }
   }
 
@@ -171,7 +173,9 @@ export function createGate(options: GateOptions = {}): Gate {
       const policy = await builtInPolicy();
       outcome = failed(policy, policy.site, { ip: null }, e);
     }
-    record(env, ctx, toEvent(request, url, outcome, ref, now() - started, tables.generation()));
+    record(env, ctx, () =>
+      toEvent(request, url, outcome, ref, now() - started, tables.generation()),
+    );
     const enforced = enforcedAction(outcome.decision);
     if (enforced === 'challenge' && challengeReady(env, outcome.policy))
       return challengePage(outcome.policy, request, url, ref);

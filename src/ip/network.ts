@@ -1,10 +1,12 @@
 /**
  * Networks (an address or a CIDR) as inclusive ranges of keys: IPv4 as 32-bit values, IPv6 as
  * 64-bit /64 keys. Prefixes longer than /64 widen to their /64, matching how clients are keyed.
- * Ranges use bigint: they are built once (CLI, policy compile), never per request.
+ * Ranges use bigint: they are built once (CLI, policy compile), never per request. Addresses
+ * are spelled as src/ip/parse.ts reads them, and a network inside one of the IPv6 forms that
+ * carry an IPv4 host (`::ffff:0:0/96` and the others listed there) is that IPv4 network, so a
+ * list entry and a client always meet on the same key.
  */
-import ipaddr from 'ipaddr.js';
-import { formatIpv4, formatIpv6Key, parseIpv4 } from './parse';
+import { embeddedIpv4, formatIpv4, formatIpv6Key, parseIpv4, parseIpv6Groups } from './parse';
 
 export type Family = 4 | 6;
 
@@ -32,14 +34,17 @@ export function parseNetwork(text: string): NetworkResult {
     return { ok: false, error: `bad prefix length "${lenText}"` };
   const v4 = parseIpv4(addrText);
   if (v4) return ipv4Network(t, v4.v4, lenText === null ? 32 : Number(lenText), lenText);
-  const parts = ipv6Parts(addrText);
+  const parts = addrText.includes(':') ? parseIpv6Groups(addrText) : null;
   if (!parts) return { ok: false, error: `not an IP address: ${JSON.stringify(addrText)}` };
   const len = lenText === null ? 128 : Number(lenText);
-  const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0] = parts;
+  const [p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0] = parts;
   if (p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0xffff) {
     // IPv4-mapped: fold to IPv4, as clients are.
-    return ipv4Network(t, ((p6 << 16) | p7) >>> 0, len - 96, lenText);
+    return ipv4Network(t, embeddedIpv4(parts) ?? 0, len - 96, lenText);
   }
+  // The other forms that carry an IPv4 host fold too, when the network lies within one.
+  const host = len >= 96 && len <= 128 ? embeddedIpv4(parts) : null;
+  if (host !== null) return ipv4Network(t, host, len - 96, lenText);
   if (len > 128) return { ok: false, error: `prefix length out of range: /${lenText}` };
   let value = 0n;
   for (const part of parts) value = (value << 16n) | BigInt(part);
@@ -63,16 +68,6 @@ function ipv4Network(t: string, v: number, len: number, lenText: string | null):
     ok: true,
     network: { family: 4, start: BigInt(v), end: BigInt(v + size - 1), prefix: len },
   };
-}
-
-/** The eight 16-bit groups of an IPv6 address (no zone id), or null. */
-function ipv6Parts(text: string): number[] | null {
-  if (!text.includes(':') || text.includes('%')) return null;
-  try {
-    return ipaddr.IPv6.parse(text).parts;
-  } catch {
-    return null;
-  }
 }
 
 /** CIDR text of a network (IPv6 prefixes beyond /64 show as the /64 they key to). */

@@ -52,7 +52,11 @@ export interface CompiledPolicy {
   live: Policy['lookup']['live'];
   /** Turnstile site key and clearance lifetime, for `challenge` actions. */
   challenge: Policy['challenge'];
-  classify(canonicalPath: string, method: string): CompiledClass;
+  /**
+   * The first class whose paths match and whose methods (if any) include the method, or any
+   * of the methods when given several (src/gate/methods.ts); else `site`.
+   */
+  classify(canonicalPath: string, method: string | readonly string[]): CompiledClass;
 }
 
 function compileBehaviour(name: string, b: ClassBehaviour): CompiledClass {
@@ -73,9 +77,11 @@ function compileBehaviour(name: string, b: ClassBehaviour): CompiledClass {
 }
 
 function compileList(list: Policy['allow']): CompiledList {
+  // The label is the entry as written, without the whitespace parseNetwork ignores: an entry
+  // padded to any length must not make the list (built like a table) refuse its own records.
   const networks = list.ips.flatMap((text) => {
     const r = parseNetwork(text);
-    return r.ok ? [{ network: r.network, label: text }] : [];
+    return r.ok ? [{ network: r.network, label: text.trim() }] : [];
   });
   return {
     networks: new NetworkSet(networks),
@@ -110,8 +116,11 @@ export function compilePolicy(document: Policy, version: string): CompiledPolicy
     live: document.lookup.live,
     challenge: document.challenge,
     classify(path, method) {
+      const methods = typeof method === 'string' ? [method] : method;
       for (const c of routed) {
-        if ((c.methods === null || c.methods.has(method)) && c.paths.matches(path)) return c;
+        const scoped = c.methods;
+        if ((scoped === null || methods.some((m) => scoped.has(m))) && c.paths.matches(path))
+          return c;
       }
       return site;
     },

@@ -65,6 +65,26 @@ export function builtInPolicy(): Promise<CompiledPolicy> {
   return defaultPolicy;
 }
 
+/**
+ * Parses and compiles policy text. The schema admits only documents the compiler takes, so a
+ * throw here is a defect; it is still reported as a problem of the document, never thrown to
+ * the request path.
+ */
+async function compileText(
+  text: string,
+): Promise<{ ok: true; policy: CompiledPolicy } | { ok: false; issues: PolicyIssue[] }> {
+  const parsed = parsePolicyText(text);
+  if (!parsed.ok) return parsed;
+  try {
+    return { ok: true, policy: compilePolicy(parsed.policy, await contentVersion(text)) };
+  } catch (e) {
+    return {
+      ok: false,
+      issues: [{ path: '', message: `the policy could not be compiled: ${errorMessage(e)}` }],
+    };
+  }
+}
+
 export class PolicyStore {
   private policy: CompiledPolicy | null = null;
   private rawText: string | null = null;
@@ -118,9 +138,9 @@ export class PolicyStore {
    * when invalid; returns whether it now serves.
    */
   async adopt(text: string): Promise<boolean> {
-    const parsed = parsePolicyText(text);
-    if (!parsed.ok) return false;
-    this.install(compilePolicy(parsed.policy, await contentVersion(text)), text, 'kv');
+    const compiled = await compileText(text);
+    if (!compiled.ok) return false;
+    this.install(compiled.policy, text, 'kv');
     this.checkedAt = this.now();
     return true;
   }
@@ -156,8 +176,8 @@ export class PolicyStore {
       this.install(policy, null, 'default');
       return;
     }
-    const parsed = parsePolicyText(text);
-    if (!parsed.ok) {
+    const compiled = await compileText(text);
+    if (!compiled.ok) {
       // Refused: the last good policy (or the defaults) keeps serving.
       this.policy ??= await builtInPolicy();
       this.state = {
@@ -165,14 +185,14 @@ export class PolicyStore {
         source: this.rawText === null ? 'default' : 'kv',
         version: this.policy.version,
         valid: false,
-        issues: parsed.issues,
+        issues: compiled.issues,
         rejectedVersion: await contentVersion(text),
         error: null,
         loadedAt: this.now(),
       };
       return;
     }
-    this.install(compilePolicy(parsed.policy, await contentVersion(text)), text, 'kv');
+    this.install(compiled.policy, text, 'kv');
   }
 
   private install(policy: CompiledPolicy, text: string | null, source: 'kv' | 'default') {

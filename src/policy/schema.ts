@@ -18,6 +18,7 @@ import {
 import { parseNetwork } from '../ip/network';
 import { PROVIDER_NAMES } from '../providers/types';
 import { SCORE_LEVELS } from '../reputation/record';
+import { scanJsonText } from './json-text';
 import { parsePathPattern } from './paths';
 
 export const ACTIONS = ['allow', 'block', 'challenge'] as const;
@@ -209,9 +210,32 @@ export function parsePolicy(value: unknown): ParseResult {
   return { ok: false, issues };
 }
 
-/** Parses policy text (JSON); size and syntax errors are reported like schema errors. */
+/** UTF-8 length of `text` in bytes, without encoding it. */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i += 1;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * Parses policy text (JSON). Size, syntax and the structure only the text shows (duplicate
+ * keys, `__proto__`, numbers out of range, hostile nesting: ./json-text.ts) are reported like
+ * schema errors, with their paths; the schema runs only on text without such problems.
+ */
 export function parsePolicyText(text: string): ParseResult {
-  if (text.length > POLICY_MAX_BYTES)
+  // A UTF-8 encoding is never shorter than the UTF-16 one, so the length check is exact first.
+  if (text.length > POLICY_MAX_BYTES || utf8Length(text) > POLICY_MAX_BYTES)
     return {
       ok: false,
       issues: [{ path: '', message: `document is larger than ${POLICY_MAX_BYTES} bytes` }],
@@ -225,6 +249,12 @@ export function parsePolicyText(text: string): ParseResult {
       issues: [{ path: '', message: `not valid JSON: ${e instanceof Error ? e.message : ''}` }],
     };
   }
+  const structural = scanJsonText(text, POLICY_MAX_REPORTED_ISSUES);
+  if (structural.length > 0)
+    return {
+      ok: false,
+      issues: structural.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    };
   return parsePolicy(value);
 }
 

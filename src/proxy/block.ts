@@ -5,7 +5,7 @@
  */
 import { REFERENCE_HEADER } from '../constants';
 import type { CompiledPolicy } from '../policy/compile';
-import { escapeHtml } from '../util/html';
+import { escapeHtml, jsonText } from '../util/html';
 
 export type BlockText = CompiledPolicy['document']['blockResponse'];
 
@@ -26,7 +26,7 @@ export function blockResponse(text: BlockText, ref: string, accept: string | nul
   if (wantsJson(accept)) {
     headers.set('content-type', 'application/json; charset=utf-8');
     const body = { error: 'blocked', title: text.title, message: text.message, reference: ref };
-    return new Response(JSON.stringify(body), { status: 403, headers });
+    return new Response(jsonText(body), { status: 403, headers });
   }
   headers.set('content-type', 'text/html; charset=utf-8');
   headers.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");

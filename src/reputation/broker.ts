@@ -208,11 +208,12 @@ export class ReputationBroker extends DurableObject<Env> {
   }
 
   private async call(ip: IpAddress, settings: BrokerSettings): Promise<BrokerAnswer> {
-    const now = Date.now();
-    const day = utcDay(now);
-    await this.save({ day, used: (this.state.day === day ? this.state.used : 0) + 1 });
     const { apiKey, baseUrl } = settings;
-    const result = await this.provider(settings.provider, apiKey, baseUrl).lookup(ip);
+    // Built (and its options checked) before the call is counted: a bad base URL spends nothing.
+    const provider = this.provider(settings.provider, apiKey, baseUrl);
+    const day = utcDay(Date.now());
+    await this.save({ day, used: (this.state.day === day ? this.state.used : 0) + 1 });
+    const result = await provider.lookup(ip);
     if (result.ok) {
       if (this.state.failures !== 0) await this.save({ failures: 0 });
       try {

@@ -8,10 +8,18 @@
  * is `timeout` (the question goes on in the background and its answer is remembered), and what
  * cannot be answered at all (no key, provider off, circuit open, busy) is `unavailable`; the
  * policy's `unknown` action decides both. Nothing here throws.
+ *
+ * Nothing here waits without end either. A cache read that does not answer within
+ * LIVE_CACHE_READ_DEADLINE_MS is skipped and the broker asked (at worst one API call the cache
+ * could have saved), so a hung KV does not switch live lookups off; and a question that has no
+ * answer after LIVE_ANSWER_MAX_MS (a broker that never replies) is given up as `unavailable`,
+ * so it neither keeps background work open nor pins its IP to `timeout` in this isolate.
  */
 import {
+  LIVE_ANSWER_MAX_MS,
   LIVE_BACKOFF_MS,
   LIVE_BROKER_NAME_PREFIX,
+  LIVE_CACHE_READ_DEADLINE_MS,
   LIVE_ISOLATE_MEMO_MAX,
   LIVE_ISOLATE_MEMO_MS,
   LIVE_STATUS_DEADLINE_MS,
@@ -36,11 +44,16 @@ export interface LiveOptions {
   now?: () => number;
   /** Suffix of the broker's name, so tests can use a broker of their own. */
   brokerName?: string;
+  /** Longest a question may go unanswered before it is given up (default LIVE_ANSWER_MAX_MS). */
+  answerMaxMs?: number;
 }
 
 interface Memo {
   answer: Promise<Reputation>;
-  /** Epoch ms after which the isolate asks again; Infinity while the answer is pending. */
+  /**
+   * Epoch ms after which the isolate asks again; while the answer is pending, the time it is
+   * given up on (so a promise that never settles cannot pin the IP).
+   */
   until: number;
 }
 
@@ -48,10 +61,12 @@ export class LiveReputation {
   private readonly memo = new Map<string, Memo>();
   private readonly now: () => number;
   private readonly brokerName: string;
+  private readonly answerMaxMs: number;
 
   constructor(options: LiveOptions = {}) {
     this.now = options.now ?? Date.now;
     this.brokerName = options.brokerName ?? '';
+    this.answerMaxMs = options.answerMaxMs ?? LIVE_ANSWER_MAX_MS;
   }
 
   /** Whether live lookups can run at all for this env and settings (no KV read, no call). */
@@ -92,12 +107,18 @@ export class LiveReputation {
   private ask(ip: IpAddress, env: Env, settings: LiveSettings & { provider: ProviderName }): Memo {
     const memo: Memo = {
       answer: Promise.resolve({ status: 'skipped' }),
-      until: Number.POSITIVE_INFINITY,
+      until: this.now() + this.answerMaxMs,
     };
-    memo.answer = this.fetchAnswer(ip, env, settings).then((r) => {
-      memo.until = this.now() + (r.status === 'hit' ? LIVE_ISOLATE_MEMO_MS : LIVE_BACKOFF_MS);
-      return r;
-    });
+    memo.answer = withDeadline(this.fetchAnswer(ip, env, settings), this.answerMaxMs).then(
+      (answered) => {
+        const r: Reputation =
+          answered === TIMED_OUT
+            ? { status: 'unavailable', error: `broker: no answer within ${this.answerMaxMs} ms` }
+            : answered;
+        memo.until = this.now() + (r.status === 'hit' ? LIVE_ISOLATE_MEMO_MS : LIVE_BACKOFF_MS);
+        return r;
+      },
+    );
     return memo;
   }
 
@@ -107,8 +128,11 @@ export class LiveReputation {
     settings: LiveSettings & { provider: ProviderName },
   ): Promise<Reputation> {
     try {
-      const cached = await readApiCache(env.REPUTATION, settings.provider, ip);
-      if (cached) return { status: 'hit', record: cached };
+      const cached = await withDeadline(
+        readApiCache(env.REPUTATION, settings.provider, ip),
+        LIVE_CACHE_READ_DEADLINE_MS,
+      );
+      if (cached !== TIMED_OUT && cached) return { status: 'hit', record: cached };
     } catch {
       // A KV failure only skips the cache; the broker may still answer.
     }

@@ -13,24 +13,24 @@
  *   against its entry (size, SHA-256) before decoding and against its key range after, so two
  *   generations can never mix.
  * - Failure: a KV error, a missing or corrupt chunk is `error` (the policy's onError decides)
- *   and is retried after TABLE_RETRY_AFTER_MS, not on every request.
+ *   and is retried after TABLE_RETRY_AFTER_MS, not on every request. A new generation that
+ *   cannot be loaded whole is kept aside with the chunks it did load: a retry reads only the
+ *   chunks still missing, and each failure doubles the wait before the next, up to
+ *   TABLE_PENDING_RETRY_MAX_MS, so a corrupt or half-written table is not re-read every few
+ *   seconds while it stays published.
  */
 import {
   TABLE_CHUNK_CACHE_TTL_S,
   TABLE_MANIFEST_KEY,
+  TABLE_PENDING_RETRY_MAX_MS,
   TABLE_REFRESH_INTERVAL_MS,
   TABLE_RETRY_AFTER_MS,
 } from '../constants';
 import type { IpAddress } from '../ip/parse';
 import type { Reputation } from '../policy/decide';
-import { decodeChunk, type RecordPool } from '../table/codec';
+import type { RecordPool } from '../table/codec';
 import type { TableChunk } from '../table/lookup';
-import {
-  expectedChunk,
-  type ManifestChunk,
-  parseManifest,
-  verifyChunkBytes,
-} from '../table/manifest';
+import { decodeEntryChunk, type ManifestChunk, parseManifest } from '../table/manifest';
 import { CHUNK_NOT_LOADED, type TableLookup, TableSet } from '../table/set';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
 import type { KvReader } from '../util/kv-reader';
@@ -71,6 +71,8 @@ export interface TableStoreOptions {
 export class TableStore {
   /** null: never loaded; 'empty': KV holds no table. */
   private current: Generation | 'empty' | null = null;
+  /** A newer generation that could not be loaded whole yet, with what it did load. */
+  private pending: { generation: Generation; chunkKeys: string; failures: number } | null = null;
   private manifestLoad: Promise<void> | null = null;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private failedAt = Number.NEGATIVE_INFINITY;
@@ -167,9 +169,11 @@ export class TableStore {
   }
 
   private async readManifest(kv: KvReader): Promise<void> {
-    let raw: unknown;
+    // Read as text: parseManifest names a syntax error as a refused manifest, where a 'json'
+    // read would throw it as if KV had failed.
+    let raw: string | null;
     try {
-      raw = await kv.get(TABLE_MANIFEST_KEY, 'json');
+      raw = await kv.get(TABLE_MANIFEST_KEY, 'text');
     } catch (e) {
       this.checkedAt = this.now() - this.refreshInterval + this.retryAfter;
       return this.fail(`manifest read failed: ${errorMessage(e)}`);
@@ -186,34 +190,44 @@ export class TableStore {
     const cur = this.current;
     if (cur !== null && cur !== 'empty' && cur.set.manifest.generation === manifest.generation)
       return;
-    const created = TableSet.create(manifest);
-    if (!created.ok) return this.fail(`manifest refused: ${created.error}`);
-    const next: Generation = {
-      set: created.set,
-      records: new Map(),
-      loading: new Map(),
-      failedAt: new Map(),
-    };
+    const chunkKeys = manifest.chunks.map((c) => c.key).join(',');
+    const resumed =
+      this.pending?.generation.set.manifest.generation === manifest.generation &&
+      this.pending.chunkKeys === chunkKeys
+        ? this.pending
+        : null;
+    let next: Generation;
+    if (resumed) next = resumed.generation;
+    else {
+      const created = TableSet.create(manifest);
+      if (!created.ok) return this.fail(`manifest refused: ${created.error}`);
+      next = { set: created.set, records: new Map(), loading: new Map(), failedAt: new Map() };
+    }
     if (cur === null || cur === 'empty') {
       // Cold start: chunks load on demand.
       this.current = next;
+      this.pending = null;
       this.lastError = null;
       return;
     }
     // A new generation while serving: load it whole beside the old one, then swap.
     for (const c of manifest.chunks) {
       const shared = cur.set.get(c.key);
-      if (shared) next.set.add(c.key, shared);
+      if (shared && !next.set.get(c.key)) next.set.add(c.key, shared);
     }
     const results = await Promise.all(
       manifest.chunks.map((c) => next.set.get(c.key) ?? this.loadChunk(next, c, kv)),
     );
     const failure = results.find((r): r is Error => r instanceof Error);
     if (failure) {
-      this.checkedAt = this.now() - this.refreshInterval + this.retryAfter;
+      const failures = (resumed?.failures ?? 0) + 1;
+      this.pending = { generation: next, chunkKeys, failures };
+      const wait = Math.min(this.retryAfter * 2 ** (failures - 1), TABLE_PENDING_RETRY_MAX_MS);
+      this.checkedAt = this.now() - this.refreshInterval + wait;
       return this.fail(`generation ${manifest.generation} not loaded: ${failure.message}`);
     }
     this.current = next;
+    this.pending = null;
     this.lastError = null;
   }
 
@@ -249,10 +263,8 @@ export class TableStore {
       return new Error(`chunk ${entry.key} read failed: ${errorMessage(e)}`);
     }
     if (buf === null) return new Error(`chunk ${entry.key} is missing`);
-    const mismatch = await verifyChunkBytes(entry, buf);
-    if (mismatch) return new Error(mismatch);
-    const decoded = decodeChunk(buf, expectedChunk(entry), records);
-    return decoded.ok ? decoded.chunk : new Error(`chunk ${entry.key} refused: ${decoded.error}`);
+    const decoded = await decodeEntryChunk(entry, buf, records);
+    return decoded.ok ? decoded.chunk : new Error(decoded.error);
   }
 }
 

@@ -3,16 +3,30 @@
  * the embedded store for local runs and small sites, which the report and the dashboard read.
  *
  * A D1 write is a network round trip, so it never runs on the response path: events are
- * buffered per isolate and written with one `db.batch()` per flush. A Worker has no timer
- * between requests, so a flush starts as soon as the request that opened the batch has
- * recorded its event (on the next macrotask, so concurrent requests join it), and every
- * request whose event is in a batch hands that batch's promise to its own `waitUntil`. While a
- * flush runs, new events gather in the next batch; a batch of D1_SINK_MAX_BATCH events is
- * closed at once. A failed flush is logged and dropped: it never reaches, delays or fails a
- * request.
+ * buffered per isolate and written with one `db.batch()` per batch. A Worker has no timer
+ * between requests, so each request that records an event sets a timer of its own for the
+ * next macrotask and hands a promise of its own to its `waitUntil`; the first of those timers
+ * to fire closes the batch (concurrent requests have joined it by then) and writes it, and a
+ * batch of D1_SINK_MAX_BATCH events is closed and written at once. Batches never wait for one
+ * another. A failed flush is logged and dropped: it never reaches, delays or fails a request.
+ * A flush that has not finished after D1_SINK_FLUSH_DEADLINE_MS counts as failed, so a D1 call
+ * that never settles does not keep its requests' background work open until the runtime
+ * cancels it.
+ *
+ * Why no batch waits for the one before, and no request for another's timer: when a request
+ * has finished or been cancelled (its background work outlived what the runtime allows), and
+ * another request resolves a promise it created, workerd cancels that promise's continuations
+ * ("A promise was resolved or rejected from a different request context…"). Each batch used
+ * to be flushed after the previous one, on a promise its first request had created and the
+ * previous batch's flush resolved; the first time that request was gone, the chain stopped for
+ * good and every later event of the isolate was lost (the load test, test/load/, saw D1 stop
+ * at 18,000 of 50,000 decisions). Now each request waits on a promise of its own, settled from
+ * its own timer or by the write of its own batch, so a request that goes away can lose at most
+ * the events of its own batch, and only when every request in that batch went away with it.
  */
-import { D1_SINK_MAX_BATCH } from '../constants';
+import { D1_SINK_FLUSH_DEADLINE_MS, D1_SINK_MAX_BATCH } from '../constants';
 import { scoreRank } from '../reputation/record';
+import { TIMED_OUT, withDeadline } from '../util/deadline';
 import type { DecisionEvent, DecisionSink } from './event';
 
 /** The table's columns in the order `rowOf` fills them. */
@@ -84,11 +98,14 @@ export interface D1SinkOptions {
   maxBatch?: number;
   /** Told about each failed flush (default: one console line). */
   onError?: (error: unknown, events: number) => void;
+  /** Longest one flush may take before it counts as failed (default D1_SINK_FLUSH_DEADLINE_MS). */
+  flushDeadlineMs?: number;
 }
 
 interface Batch {
   events: DecisionEvent[];
-  done: Promise<void>;
+  /** The batch's write, once it is closed. */
+  written: Promise<void> | null;
 }
 
 function logFailure(error: unknown, events: number): void {
@@ -99,17 +116,19 @@ function logFailure(error: unknown, events: number): void {
   console.warn(`ipgate: ${events} decision event(s) not written to D1: ${message}${hint}`);
 }
 
-const nextMacrotask = () => new Promise<void>((r) => setTimeout(r, 0));
-
 export function d1Sink(db: D1Database, options: D1SinkOptions = {}): DecisionSink {
   const maxBatch = Math.max(1, options.maxBatch ?? D1_SINK_MAX_BATCH);
   const onError = options.onError ?? logFailure;
+  const deadlineMs = options.flushDeadlineMs ?? D1_SINK_FLUSH_DEADLINE_MS;
   let open: Batch | null = null;
-  let previous: Promise<void> = Promise.resolve();
 
   async function flush(events: DecisionEvent[]): Promise<void> {
     try {
-      await db.batch(events.map((e) => db.prepare(D1_INSERT_SQL).bind(...rowOf(e))));
+      const written = await withDeadline(
+        db.batch(events.map((e) => db.prepare(D1_INSERT_SQL).bind(...rowOf(e)))),
+        deadlineMs,
+      );
+      if (written === TIMED_OUT) throw new Error(`D1 did not answer within ${deadlineMs} ms`);
     } catch (e) {
       try {
         onError(e, events.length);
@@ -119,24 +138,25 @@ export function d1Sink(db: D1Database, options: D1SinkOptions = {}): DecisionSin
     }
   }
 
-  function openBatch(): Batch {
-    const batch: Batch = { events: [], done: Promise.resolve() };
-    batch.done = previous.then(nextMacrotask).then(() => {
-      if (open === batch) open = null;
-      return flush(batch.events);
-    });
-    previous = batch.done;
-    return batch;
+  /** Closes the batch and writes it; the first call starts the write, later ones join it. */
+  function close(batch: Batch): Promise<void> {
+    if (open === batch) open = null;
+    batch.written ??= flush(batch.events);
+    return batch.written;
   }
 
   return {
     name: 'd1',
     write(event) {
-      open ??= openBatch();
+      open ??= { events: [], written: null };
       const batch = open;
       batch.events.push(event);
-      if (batch.events.length >= maxBatch) open = null;
-      return batch.done;
+      if (batch.events.length >= maxBatch) return close(batch);
+      return new Promise<void>((resolve) => {
+        setTimeout(() => {
+          void close(batch).then(resolve);
+        }, 0);
+      });
     },
   };
 }

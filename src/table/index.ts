@@ -30,6 +30,7 @@ export {
   buildManifest,
   chunkBounds,
   chunkKey,
+  decodeEntryChunk,
   expectedChunk,
   findChunk,
   type Manifest,

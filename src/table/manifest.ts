@@ -29,7 +29,13 @@ import {
 } from '../constants';
 import type { Family } from '../ip/network';
 import { sha256Hex } from '../util/digest';
-import type { EncodedChunk, ExpectedChunk } from './codec';
+import {
+  type DecodeResult,
+  decodeChunk,
+  type EncodedChunk,
+  type ExpectedChunk,
+  type RecordPool,
+} from './codec';
 import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -185,6 +191,25 @@ export async function verifyChunkBytes(
     return `${problem}: ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`;
   const sha = await sha256Hex(bytes);
   return sha === entry.sha256 ? null : `${problem}: its SHA-256 differs`;
+}
+
+/**
+ * Decodes chunk bytes read from storage for their manifest entry: size and SHA-256 first, then
+ * `decodeChunk` with the entry's family and key range. The hash is what detects a changed
+ * byte anywhere in the chunk; the decoder alone cannot (a record whose country letter changed
+ * is still a valid record), so storage bytes are never decoded any other way.
+ */
+export async function decodeEntryChunk(
+  entry: ManifestChunk,
+  bytes: ArrayBuffer | ArrayBufferView,
+  pool?: RecordPool,
+): Promise<DecodeResult> {
+  const mismatch = await verifyChunkBytes(entry, bytes);
+  if (mismatch) return { ok: false, error: mismatch };
+  const decoded = decodeChunk(bytes, expectedChunk(entry), pool);
+  return decoded.ok
+    ? decoded
+    : { ok: false, error: `chunk ${entry.key} refused: ${decoded.error}` };
 }
 
 /** What `decodeChunk` must find in the chunk a validated manifest entry names. */

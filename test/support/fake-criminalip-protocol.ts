@@ -34,6 +34,13 @@ export const FAKE_MODES = [
   'wrong_json',
   /** An error whose message repeats the API key it was sent (tests redaction). */
   'echo_key',
+  /** HTTP 200, application/json, but only the first half of the success body. */
+  'truncated_json',
+  /**
+   * HTTP 200 announcing the whole success body in Content-Length, then the connection is
+   * closed halfway through it.
+   */
+  'drop_mid_body',
 ] as const;
 export type FakeMode = (typeof FAKE_MODES)[number];
 

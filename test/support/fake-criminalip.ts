@@ -15,9 +15,14 @@
  * still counts (and counts as in flight) until its answer is sent or its client goes away (with
  * `holdAfterAbort`, until its delayed answer would have been sent), so `maxConcurrent` proves
  * whether a caller ever overlapped calls.
+ *
+ * `startFakeCriminalIp(port, { faults })` also fails a seeded share of all API calls with a
+ * valid key, whatever the scope's mode (load tests): HTTP 500 pages, "limit exceeded", and
+ * answers held past the caller's timeout; `faultStats()` counts what was injected.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
+import { mulberry32 } from '../../scripts/seeded-random';
 import {
   FAKE_ABUSEIPDB_KEY,
   FAKE_CRIMINALIP_KEY,
@@ -30,6 +35,35 @@ import {
 export interface FakeCriminalIpServer {
   url: string;
   close(): Promise<void>;
+  /** What the `faults` option injected so far (all zero without it). */
+  faultStats(): FakeFaultStats;
+}
+
+/** A fault the `faults` option can inject into an API call. */
+export type FakeFaultKind = 'html500' | 'quota' | 'timeout';
+
+export interface FakeFaultOptions {
+  /** Share of API calls (valid key) answered with a fault, 0–1. */
+  rate: number;
+  /** Seed of the PRNG that picks the failing calls and their kind. */
+  seed: number;
+  /** Kinds a failing call draws from, uniformly. */
+  kinds: readonly FakeFaultKind[];
+  /** How long a `timeout` call holds its (normal) answer, in ms. */
+  hangMs: number;
+  /**
+   * From this API call on (counted from 1), every call answers "limit exceeded", as the real
+   * API does once the day's quota is spent.
+   */
+  quotaFromCall?: number;
+}
+
+export interface FakeFaultStats {
+  /** API calls with a valid key. */
+  calls: number;
+  injected: Record<FakeFaultKind, number>;
+  /** API calls that arrived after the first "limit exceeded" had been sent. */
+  callsAfterQuota: number;
 }
 
 type Route = 'criminalip' | 'abuseipdb';
@@ -74,6 +108,8 @@ interface Answer {
   status: number;
   contentType: string;
   body: string;
+  /** Announce the whole body, send this many bytes of it, then close the connection. */
+  cutAfter?: number;
 }
 
 const json = (status: number, value: unknown): Answer => ({
@@ -81,6 +117,11 @@ const json = (status: number, value: unknown): Answer => ({
   contentType: 'application/json',
   body: JSON.stringify(value),
 });
+
+/** The first half of an answer's body, as a complete (but unparseable) HTTP answer. */
+const truncated = (a: Answer): Answer => ({ ...a, body: a.body.slice(0, a.body.length >> 1) });
+/** The answer announced in full, cut off halfway by a closed connection. */
+const dropped = (a: Answer): Answer => ({ ...a, cutAfter: Buffer.byteLength(a.body) >> 1 });
 
 const HTML_500: Answer = {
   status: 500,
@@ -144,6 +185,10 @@ function criminalIpAnswer(scope: Scope, mode: FakeMode, ip: string, key: string)
       return HTML_200;
     case 'wrong_json':
       return json(200, { result: 'ok', items: [{ address: ip }] });
+    case 'truncated_json':
+      return truncated(criminalIpAnswer(scope, 'success', ip, key));
+    case 'drop_mid_body':
+      return dropped(criminalIpAnswer(scope, 'success', ip, key));
     case 'success':
     case 'slow':
       if (isIP(ip) === 0) return criminalIpError(scope, 400, 'Invalid IP Address.');
@@ -180,6 +225,10 @@ function abuseIpdbAnswer(scope: Scope, mode: FakeMode, ip: string, key: string):
       return HTML_200;
     case 'wrong_json':
       return json(200, { ip, confidence: 'high' });
+    case 'truncated_json':
+      return truncated(abuseIpdbAnswer(scope, 'success', ip, key));
+    case 'drop_mid_body':
+      return dropped(abuseIpdbAnswer(scope, 'success', ip, key));
     case 'success':
     case 'slow': {
       const family = isIP(ip);
@@ -222,6 +271,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 function send(res: ServerResponse, answer: Answer): void {
   if (res.writableEnded || res.destroyed) return;
+  if (answer.cutAfter !== undefined) {
+    const bytes = Buffer.from(answer.body);
+    res.writeHead(answer.status, {
+      'content-type': answer.contentType,
+      'content-length': String(bytes.length),
+    });
+    res.write(bytes.subarray(0, answer.cutAfter), () => res.destroy());
+    return;
+  }
   res.writeHead(answer.status, { 'content-type': answer.contentType });
   res.end(answer.body);
 }
@@ -263,7 +321,38 @@ function applyRecords(scope: Scope, body: unknown): string | null {
   return null;
 }
 
-export async function startFakeCriminalIp(port = 0): Promise<FakeCriminalIpServer> {
+/** Decides, call by call, which fault (if any) the `faults` option injects. */
+function faultInjector(options: FakeFaultOptions | undefined) {
+  const next = mulberry32(options?.seed ?? 0);
+  const stats: FakeFaultStats = {
+    calls: 0,
+    injected: { html500: 0, quota: 0, timeout: 0 },
+    callsAfterQuota: 0,
+  };
+  let quotaSent = false;
+  return {
+    stats,
+    pick(): FakeFaultKind | null {
+      if (!options) return null;
+      stats.calls += 1;
+      if (quotaSent) stats.callsAfterQuota += 1;
+      let kind: FakeFaultKind | null = null;
+      if (options.quotaFromCall !== undefined && stats.calls >= options.quotaFromCall)
+        kind = 'quota';
+      else if (next() / 2 ** 32 < options.rate && options.kinds.length > 0)
+        kind = options.kinds[next() % options.kinds.length] ?? null;
+      if (kind === 'quota') quotaSent = true;
+      if (kind) stats.injected[kind] += 1;
+      return kind;
+    },
+  };
+}
+
+export async function startFakeCriminalIp(
+  port = 0,
+  options: { faults?: FakeFaultOptions } = {},
+): Promise<FakeCriminalIpServer> {
+  const faults = faultInjector(options.faults);
   const scopes = new Map<string, Scope>();
   const scopeOf = (name: string): Scope => {
     let s = scopes.get(name);
@@ -323,11 +412,13 @@ export async function startFakeCriminalIp(port = 0): Promise<FakeCriminalIpServe
     } else if (route === 'criminalip' && concurrent && scope.rejectConcurrent) {
       mode = 'concurrency';
     }
+    const fault = key === expected ? faults.pick() : null;
+    if (fault === 'html500' || fault === 'quota') mode = fault;
     const answer =
       route === 'criminalip'
         ? criminalIpAnswer(scope, mode, ip, key)
         : abuseIpdbAnswer(scope, mode, ip, key);
-    const delay = scope.delayMs;
+    const delay = fault === 'timeout' ? (options.faults?.hangMs ?? 0) : scope.delayMs;
     if (delay > 0) {
       timer = setTimeout(() => {
         send(res, answer);
@@ -373,6 +464,7 @@ export async function startFakeCriminalIp(port = 0): Promise<FakeCriminalIpServe
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
+    faultStats: () => structuredClone(faults.stats),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -12,7 +12,7 @@ import { POLICY_CURRENT_KEY, TABLE_MANIFEST_KEY } from '../../src/constants';
 import type { Env } from '../../src/env';
 import type { GateOptions } from '../../src/gate/gate';
 import type { DecisionEvent } from '../../src/sink/event';
-import type { SeenRequest } from '../support/origin-server';
+import type { DripState, OriginProgress, SeenRequest } from '../support/origin-server';
 
 export const testEnv = env as unknown as Env;
 
@@ -98,6 +98,33 @@ export const originUrl = (): string => inject('originUrl');
 export async function originSaw(id: string): Promise<SeenRequest[]> {
   const r = await fetch(`${originUrl()}/__origin/log?id=${encodeURIComponent(id)}`);
   return (await r.json()) as SeenRequest[];
+}
+
+async function originControl<T>(path: string, init?: RequestInit): Promise<T> {
+  const r = await fetch(`${originUrl()}${path}`, init);
+  if (!r.ok) throw new Error(`origin ${path}: HTTP ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+/** How much of the body of the request with `x-test-id: id` the origin has read so far. */
+export function originProgress(id: string): Promise<OriginProgress> {
+  return originControl(`/__origin/progress?id=${encodeURIComponent(id)}`);
+}
+
+/** How far the origin's `/drip` answer for `id` has got. */
+export function dripState(id: string): Promise<DripState> {
+  return originControl(`/__origin/drip?id=${encodeURIComponent(id)}`);
+}
+
+/** Lets the origin's `/drip` answer for `id` send the rest of its body. */
+export function releaseDrip(id: string): Promise<DripState> {
+  return originControl(`/__origin/release?id=${encodeURIComponent(id)}`, { method: 'POST' });
+}
+
+/** A URL on a local port where nothing listens: every connection to it is refused. */
+export async function closedPortUrl(): Promise<string> {
+  const { port } = await originControl<{ port: number }>('/__origin/closed-port');
+  return `http://127.0.0.1:${port}`;
 }
 
 /** Headers for a request from `ip` tagged with a fresh test id. */

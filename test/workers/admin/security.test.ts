@@ -4,7 +4,8 @@
  * CSRF-safe (token, Origin); every response is `no-store` with a CSP that allows no inline
  * script and no framing; secrets never appear in any response; assets are served by the Worker.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { secretEquals } from '../../../src/admin/session';
 import { UPLOT_VERSION } from '../../../src/admin/vendor/uplot';
 import { POLICY_CURRENT_KEY } from '../../../src/constants';
 import { clearPolicy, SAMPLE_CSV, seedTable, testEnv } from '../helpers';
@@ -301,5 +302,67 @@ describe('secrets', () => {
       expect(text).not.toMatch(/\bat .+\.ts:\d+/);
     }
     expect(ORIGIN).toBe('https://gate.test');
+  });
+});
+
+describe('token comparison', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** Wrong tokens differing from the right one at every kind of position and length. */
+  const WRONG = [
+    `x${TOKEN.slice(1)}`,
+    `${TOKEN.slice(0, 20)}x${TOKEN.slice(21)}`,
+    `${TOKEN.slice(0, -1)}x`,
+    TOKEN.slice(0, -1),
+    TOKEN.slice(0, 1),
+    `${TOKEN}x`,
+    TOKEN.toUpperCase(),
+    'x'.repeat(TOKEN.length),
+    TOKEN.repeat(20).slice(0, 1024),
+  ];
+
+  it('hashes both whole values and compares fixed-length digests with timingSafeEqual', async () => {
+    const digest = vi.spyOn(crypto.subtle, 'digest');
+    const compare = vi.spyOn(crypto.subtle, 'timingSafeEqual');
+    for (const given of [...WRONG, '', TOKEN]) {
+      digest.mockClear();
+      compare.mockClear();
+      expect(await secretEquals(given, TOKEN)).toBe(given === TOKEN);
+      // Each side is hashed in full, whatever its length and wherever it first differs.
+      const hashed = digest.mock.calls.map(([algorithm, data]) => [
+        algorithm,
+        (data as ArrayBufferView).byteLength,
+      ]);
+      expect(hashed).toEqual(
+        expect.arrayContaining([
+          ['SHA-256', new TextEncoder().encode(given).byteLength],
+          ['SHA-256', TOKEN.length],
+        ]),
+      );
+      expect(compare).toHaveBeenCalledTimes(1);
+      const [a, b] = compare.mock.calls[0] as [ArrayBuffer, ArrayBuffer];
+      expect([a.byteLength, b.byteLength]).toEqual([32, 32]);
+    }
+  });
+
+  it('refuses every wrong bearer token and takes the right one, each through the same comparison', async () => {
+    const h = adminHarness({ admin: { decisions: () => memoryStore([]) } });
+    const compare = vi.spyOn(crypto.subtle, 'timingSafeEqual');
+    for (const [i, token] of WRONG.entries()) {
+      compare.mockClear();
+      // A client address per attempt: the sign-in limit is not what refuses them.
+      const res = await h.fetch('/__ipgate/api/policy', {
+        headers: bearer(`198.51.100.${200 + i}`, token),
+      });
+      expect(res.status, token).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'unauthorized' });
+      expect(compare).toHaveBeenCalledTimes(1);
+    }
+    compare.mockClear();
+    const ok = await h.fetch('/__ipgate/api/policy', { headers: bearer('198.51.100.199') });
+    expect(ok.status).toBe(200);
+    expect(compare).toHaveBeenCalledTimes(1);
   });
 });

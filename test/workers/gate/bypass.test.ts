@@ -48,6 +48,9 @@ describe('client IP', () => {
     ['::ffff:203.0.113.7', '203.0.113.7'],
     ['::ffff:cb00:7107', '203.0.113.7'],
     ['0:0:0:0:0:ffff:cb00:7107', '203.0.113.7'],
+    ['2001:db8:bad::1%eth0', '2001:db8:bad::/64'],
+    ['::203.0.113.7', '203.0.113.7'],
+    ['64:ff9b::203.0.113.7', '203.0.113.7'],
   ])('blocks %s, keyed as %s', async (ip, key) => {
     const h = harness();
     const { id, headers } = from(ip);
@@ -65,7 +68,7 @@ describe('client IP', () => {
     ['203.0.113.7.1'],
     ['203.0.113.7, 198.51.100.1'],
     ['[2001:db8::1]'],
-    ['fe80::1%eth0'],
+    ['%eth0'],
     ['256.0.0.1'],
   ])('treats CF-Connecting-IP %j as invalid', async (ip) => {
     const h = harness();

@@ -3,8 +3,18 @@
  * changes picked up within the cache time.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { POLICY_MAX_BYTES, POLICY_MAX_DEPTH } from '../../../src/constants';
 import { PolicyStore } from '../../../src/policy/loader';
-import { clearPolicy, from, harness, putPolicy, SAMPLE_CSV, seedTable, testEnv } from '../helpers';
+import {
+  clearPolicy,
+  expectBlocked,
+  from,
+  harness,
+  putPolicy,
+  SAMPLE_CSV,
+  seedTable,
+  testEnv,
+} from '../helpers';
 
 const MONITOR = {
   mode: 'monitor',
@@ -137,5 +147,56 @@ describe('policy loading', () => {
     await h.fetch('/login', { headers: from('203.0.113.7').headers }, { POLICY: failing });
     expect(h.events.at(-1)).toMatchObject({ monitorOnly: true });
     expect(policies.status().error).toMatch(/KV unavailable/);
+  });
+
+  it('refuses text with a repeated key, hostile nesting or too many bytes, with the path, and keeps the last good policy', async () => {
+    const cases: [string, { path: string; message: RegExp }][] = [
+      [
+        '{"mode": "monitor", "routeClasses": [{"name": "auth", "paths": ["/login"], "rules": [{"name": "dirty", "scores": ["critical"], "action": "block", "action": "allow"}]}]}',
+        { path: 'routeClasses[0].rules[0].action', message: /duplicate key "action"/ },
+      ],
+      [
+        `{"mode": "enforce", "comment": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+        { path: `comment${'[0]'.repeat(POLICY_MAX_DEPTH - 1)}`, message: /nested deeper/ },
+      ],
+      [
+        JSON.stringify({ ...MONITOR, mode: 'enforce', comment: 'é'.repeat(POLICY_MAX_BYTES / 2) }),
+        { path: '', message: /larger than/ },
+      ],
+      [
+        '{"mode": "enforce", "lookup": {"tableDeadlineMs": 1e999}}',
+        {
+          path: 'lookup.tableDeadlineMs',
+          message: /out of range/,
+        },
+      ],
+    ];
+    for (const [text, issue] of cases) {
+      await putPolicy(MONITOR);
+      const { h, clock, policies } = clockedHarness();
+      expect(await decisionFor(h)).toMatchObject({ monitorOnly: true });
+      const good = policies.status().version;
+      await putPolicy(text);
+      clock.now += 61_000;
+      expect(await decisionFor(h)).toMatchObject({ monitorOnly: true, policyVersion: good });
+      const status = policies.status();
+      expect(status).toMatchObject({ source: 'kv', valid: false, version: good });
+      expect(status.issues).toContainEqual({
+        path: issue.path,
+        message: expect.stringMatching(issue.message),
+      });
+    }
+  });
+
+  it('serves a list whose entries carry whitespace around the address', async () => {
+    // A deny entry padded past the length of a record's source once made the compiler throw,
+    // so the store failed every request instead of serving the document.
+    const padded = `${' '.repeat(200)}203.0.113.9${'\n'.repeat(200)}`;
+    await putPolicy({ ...MONITOR, mode: 'enforce', deny: { ips: [padded] } });
+    const { h, policies } = clockedHarness();
+    const { id, headers } = from('203.0.113.9');
+    await expectBlocked(await h.fetch('/login', { headers }), id);
+    expect(h.events.at(-1)).toMatchObject({ reason: 'deny_list', rule: 'ip:203.0.113.9' });
+    expect(policies.status()).toMatchObject({ source: 'kv', valid: true, issues: [] });
   });
 });

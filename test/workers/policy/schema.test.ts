@@ -93,3 +93,59 @@ describe('policy schema', () => {
     expect(r.ok && r.policy.deny.countries).toEqual(['RU', 'T1']);
   });
 });
+
+describe('policy text: what only the text shows', () => {
+  const issues = (text: string) => {
+    const r = parsePolicyText(text);
+    return r.ok ? [] : r.issues;
+  };
+
+  it('refuses a key written twice, however it is spelled, with its path', () => {
+    expect(issues('{"mode": "monitor", "mo\\u0064e": "enforce"}')).toEqual([
+      { path: 'mode', message: 'duplicate key "mode" (JSON keeps only the last; write it once)' },
+    ]);
+    expect(
+      issues(
+        '{"routeClasses": [{"name": "a", "paths": ["/a"]}, {"name": "b", "paths": ["/b"], "rules": [{"name": "r", "action": "block", "scores": ["low"], "action": "allow"}]}]}',
+      ),
+    ).toEqual([{ path: 'routeClasses[1].rules[0].action', message: expect.any(String) }]);
+  });
+
+  it('does not take the same key in sibling objects, or brackets inside strings, for problems', () => {
+    const text = JSON.stringify({
+      comment: '{"mode": [[[ "} ] \\" {',
+      routeClasses: [
+        { name: 'a', paths: ['/a'] },
+        { name: 'b', paths: ['/b'] },
+      ],
+      allow: { ips: [] },
+      deny: { ips: [] },
+    });
+    expect(parsePolicyText(text).ok).toBe(true);
+  });
+
+  it('refuses a "__proto__" key, which the schema would skip without a word', () => {
+    expect(parsePolicy(JSON.parse('{"__proto__": {"mode": "monitor"}}')).ok).toBe(true);
+    expect(issues('{"__proto__": {"mode": "monitor"}}')).toEqual([
+      { path: '__proto__', message: 'a key named "__proto__" is not allowed' },
+    ]);
+  });
+
+  it('lists at most the reported-issues cap of duplicates', () => {
+    const text = `{${Array.from({ length: 80 }, () => '"mode": "enforce"').join(',')}}`;
+    expect(issues(text)).toHaveLength(50);
+  });
+
+  it('compiles lists whose entries carry whitespace around the address', async () => {
+    const { compilePolicy } = await import('../../../src/policy/compile');
+    const { parseIp } = await import('../../../src/ip/parse');
+    const padded = `${' '.repeat(300)}203.0.113.0/24${'\t'.repeat(300)}`;
+    const r = parsePolicy({ deny: { ips: [padded] } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const compiled = compilePolicy(r.policy, 'v');
+    const ip = parseIp('203.0.113.7');
+    if (!ip) throw new Error('address');
+    expect(compiled.deny.networks.lookup(ip)).toBe('203.0.113.0/24');
+  });
+});

@@ -194,4 +194,65 @@ describe('TableStore', () => {
     expect(store.status().lastError).toMatch(/broken-b.*missing/);
     expect(store.peek(ip(spreadAddress(0)))).toMatchObject({ record: { source: 'gen-a' } });
   });
+
+  it('retries a generation it could not load by reading only what is missing, backing off', async () => {
+    const clock = { now: 0 };
+    await seedTable(spreadCsv('critical'), {
+      source: 'gen-a',
+      generation: 'retry-a',
+      maxIntervals: 100,
+    });
+    const { kv, reads } = countingKv(testEnv.REPUTATION);
+    const store = new TableStore({ now: () => clock.now, retryAfterMs: 5_000 });
+    await store.lookup(ip(spreadAddress(0)), kv, opts);
+    await seedTable(spreadCsv('safe'), {
+      source: 'gen-b',
+      generation: 'retry-b',
+      maxIntervals: 100,
+    });
+    const manifest = (await kv.get(TABLE_MANIFEST_KEY, 'json')) as { chunks: { key: string }[] };
+    expect(manifest.chunks.length).toBeGreaterThan(4);
+    const lost = manifest.chunks[1];
+    if (!lost) throw new Error('expected several chunks');
+    const lostBytes = await testEnv.REPUTATION.get(lost.key, 'arrayBuffer');
+    await testEnv.REPUTATION.delete(lost.key);
+
+    const refresh = async () => {
+      const pending: Promise<unknown>[] = [];
+      store.refreshIfDue(kv, (p) => pending.push(p));
+      await Promise.all(pending);
+    };
+    reads.length = 0;
+    clock.now += 31_000;
+    await refresh();
+    expect(store.status()).toMatchObject({ generation: 'retry-a' });
+    // Every chunk of the new generation was read once (none is shared with the old one).
+    expect(reads.filter((k) => k !== TABLE_MANIFEST_KEY)).toHaveLength(manifest.chunks.length);
+
+    // Still missing: the retry after 5 s reads the manifest and that one chunk, nothing else.
+    reads.length = 0;
+    clock.now += 5_000;
+    await refresh();
+    expect(reads).toEqual([TABLE_MANIFEST_KEY, lost.key]);
+    expect(store.status().lastError).toMatch(/retry-b.*missing/);
+
+    // Backing off: the next retry is due after 10 s, not 5.
+    reads.length = 0;
+    clock.now += 5_000;
+    await refresh();
+    expect(reads).toEqual([]);
+    clock.now += 5_000;
+    if (!lostBytes) throw new Error('chunk bytes');
+    await testEnv.REPUTATION.put(lost.key, lostBytes);
+    await refresh();
+    expect(reads).toEqual([TABLE_MANIFEST_KEY, lost.key]);
+    expect(store.status()).toMatchObject({
+      generation: 'retry-b',
+      state: 'ready',
+      lastError: null,
+    });
+    expect(store.status().loadedChunks).toBe(store.status().chunks);
+    for (const i of [0, 300, 599])
+      expect(store.peek(ip(spreadAddress(i)))).toMatchObject({ record: { source: 'gen-b' } });
+  });
 });
