@@ -55,8 +55,6 @@ import {
   POLICY_CURRENT_KEY,
   TABLE_MANIFEST_KEY,
 } from '../src/constants';
-import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/defaults';
-import { formatIssues, parsePolicy } from '../src/policy/schema';
 import { startFakeCriminalIp } from '../test/support/fake-criminalip';
 import {
   FAKE_CRIMINALIP_KEY,
@@ -67,6 +65,7 @@ import {
 } from '../test/support/fake-criminalip-protocol';
 import { type ClientName, haveWrk, type LoadResult, type LoadSpec, runLoad } from './http/load';
 import { startOrigin } from './http/origin';
+import { livePolicy, TABLE_DEADLINE_MS } from './http/policy';
 import { DISTINCT_BLOCK, ipv4 } from './http/spec';
 import {
   benchTable,
@@ -75,6 +74,7 @@ import {
   DIRTY_IP,
   RECORD_MIXES,
   type RecordMix,
+  seedTable,
   UNKNOWN_V4_BASE,
 } from './http/table';
 import {
@@ -82,6 +82,7 @@ import {
   bundleWorker,
   compatibility,
   cpuMs,
+  ipgateWorker,
   isolateHeap,
   loadMiniflare,
   type MiniflareLike,
@@ -110,8 +111,6 @@ const TARGET_ADDED_P99_MS = 1;
 const TARGET_ISOLATE_MB = 64;
 /** The policy's raised live concurrency in auth-live-50ms-c16: the most a policy allows. */
 const RAISED_LIVE_CONCURRENCY = LIVE_MAX_CONCURRENCY;
-/** The policy's table deadline: the built-in default's. */
-const TABLE_DEADLINE_MS = DEFAULT_POLICY_DOCUMENT.lookup?.tableDeadlineMs ?? 750;
 const MiB = 1024 * 1024;
 
 const { values: args } = parseArgs({
@@ -217,20 +216,6 @@ async function expectStatus(base: string, path: string, ip: string, status: numb
     throw new Error(`${path} from ${ip}: expected ${status}, got ${r.status}: ${r.body}`);
 }
 
-function benchPolicy(concurrency: number): unknown {
-  const doc = {
-    ...DEFAULT_POLICY_DOCUMENT,
-    comment: 'ipgate HTTP benchmark: built-in defaults, live budget raised',
-    lookup: {
-      tableDeadlineMs: TABLE_DEADLINE_MS,
-      live: { provider: 'criminalip', concurrency, dailyBudget: 10_000_000 },
-    },
-  };
-  const parsed = parsePolicy(doc);
-  if (!parsed.ok) throw new Error(`bench policy refused:\n${formatIssues(parsed.issues)}`);
-  return doc;
-}
-
 /** Nearest-rank percentile. */
 function percentile(xs: number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -320,22 +305,11 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       kvPersist: join(dir, 'kv'),
       durableObjectsPersist: join(dir, 'do'),
       workers: [
-        {
-          name: 'ipgate',
-          modules: true,
-          scriptPath: bundle,
-          modulesRoot: dirname(bundle),
-          ...compat,
-          kvNamespaces: { REPUTATION: 'reputation', POLICY: 'policy' },
-          durableObjects: {
-            REPUTATION_BROKER: { className: 'ReputationBroker', useSQLite: true },
-          },
-          bindings: {
-            ORIGIN_URL: origin.url,
-            CRIMINALIP_API_KEY: FAKE_CRIMINALIP_KEY,
-            CRIMINALIP_API_URL: liveBase,
-          },
-        },
+        ipgateWorker(bundle, {
+          ORIGIN_URL: origin.url,
+          CRIMINALIP_API_KEY: FAKE_CRIMINALIP_KEY,
+          CRIMINALIP_API_URL: liveBase,
+        }),
       ],
     };
     const mf = new Miniflare(gateOptions);
@@ -343,13 +317,10 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     cleanups.push(() => mf.dispose());
     gateUrl = String(await mf.ready);
     gatePid = await newWorkerdPid([barePid]);
-    // Chunks first, manifest last, as `ipgate sync` writes a generation.
-    const reputation = await mf.getKVNamespace('REPUTATION');
-    for (const c of gen.chunks) await reputation.put(c.key, c.value);
-    await reputation.put(gen.manifestPair.key, gen.manifestPair.value);
+    await seedTable(await mf.getKVNamespace('REPUTATION'), gen);
     await (await mf.getKVNamespace('POLICY')).put(
       POLICY_CURRENT_KEY,
-      JSON.stringify(benchPolicy(1)),
+      JSON.stringify(livePolicy(1)),
     );
   }
 
@@ -681,7 +652,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   if (selected('auth-live-50ms-c16')) {
     await (await mf.getKVNamespace('POLICY')).put(
       POLICY_CURRENT_KEY,
-      JSON.stringify(benchPolicy(RAISED_LIVE_CONCURRENCY)),
+      JSON.stringify(livePolicy(RAISED_LIVE_CONCURRENCY)),
     );
     progress('ipgate: restarting with live concurrency 16');
     await restartGate();

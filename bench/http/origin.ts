@@ -1,7 +1,9 @@
 /**
  * The origin behind both Workers: a tiny Node server that answers every request 200 with a
  * short body at once, and counts what it received, so a scenario can show how many requests
- * were really forwarded (all of them when passing, none when blocking).
+ * were really forwarded (all of them when passing, none when blocking). `onRequest`, when
+ * given, is told each request's method and URL as it arrives (the load test checks which
+ * requests reached the origin).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +17,13 @@ export interface BenchOrigin {
 
 const BODY = 'origin ok\n';
 
-export async function startOrigin(): Promise<BenchOrigin> {
+export async function startOrigin(
+  onRequest?: (method: string, url: string) => void,
+): Promise<BenchOrigin> {
   let received = 0;
   const server = createServer((req, res) => {
     received += 1;
+    onRequest?.(req.method ?? '', req.url ?? '');
     req.resume();
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
     res.end(BODY);

@@ -111,6 +111,17 @@ export function benchEntries(intervals: number, mix: RecordMix, seed = 0x5eed): 
   return out;
 }
 
+/** What `seedTable` writes to: a KV namespace (Miniflare's, or a binding). */
+export interface KvWriter {
+  put(key: string, value: ArrayBufferView | ArrayBuffer | string): Promise<unknown>;
+}
+
+/** Writes a generation as `ipgate sync` does: every chunk first, the manifest last. */
+export async function seedTable(kv: KvWriter, gen: GenerationPairs): Promise<void> {
+  for (const c of gen.chunks) await kv.put(c.key, c.value);
+  await kv.put(gen.manifestPair.key, gen.manifestPair.value);
+}
+
 /** The KV pairs of the benchmark table (one generation: chunks, then the manifest). */
 export function benchTable(intervals: number, mix: RecordMix): Promise<GenerationPairs> {
   return generationPairs(benchEntries(intervals, mix), { generation: 'bench-0' });

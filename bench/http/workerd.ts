@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import WebSocket from 'ws';
 
@@ -75,6 +75,29 @@ export function compatibility(): { compatibilityDate: string; compatibilityFlags
   return {
     compatibilityDate: toml.compatibility_date ?? '2026-04-01',
     compatibilityFlags: toml.compatibility_flags ?? [],
+  };
+}
+
+/**
+ * ipgate's Worker as Miniflare runs it: the deploy bundle (`bundleWorker`), wrangler.toml's
+ * compatibility settings, both KV namespaces and the broker Durable Object, plus `bindings`
+ * (ORIGIN_URL, provider keys and URLs). Callers add what their run needs (D1, wrapped bindings).
+ */
+export function ipgateWorker(
+  bundle: string,
+  bindings: Record<string, string>,
+): Record<string, unknown> & { name: string } {
+  return {
+    name: 'ipgate',
+    modules: true,
+    scriptPath: bundle,
+    modulesRoot: dirname(bundle),
+    ...compatibility(),
+    kvNamespaces: { REPUTATION: 'reputation', POLICY: 'policy' },
+    durableObjects: {
+      REPUTATION_BROKER: { className: 'ReputationBroker', useSQLite: true },
+    },
+    bindings,
   };
 }
 
