@@ -52,6 +52,11 @@ export const TABLE_RETRY_AFTER_MS = 5_000;
 export const TABLE_PENDING_RETRY_MAX_MS = 600_000;
 /** `cacheTtl` passed to KV reads of table data (edge cache of the immutable chunks). */
 export const TABLE_CHUNK_CACHE_TTL_S = 3_600;
+/**
+ * Parsed table records kept per generation (a power of two, direct-mapped by record id): a
+ * flood from a few addresses parses their records once; everything else is text until looked up.
+ */
+export const RECORD_STORE_CACHE_SLOTS = 1024;
 
 // ── Policy ─────────────────────────────────────────────────────────────────────────────────
 

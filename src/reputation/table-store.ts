@@ -28,9 +28,9 @@ import {
 } from '../constants';
 import type { IpAddress } from '../ip/parse';
 import type { Reputation } from '../policy/decide';
-import type { RecordPool } from '../table/codec';
 import type { TableChunk } from '../table/lookup';
 import { decodeEntryChunk, type ManifestChunk, parseManifest } from '../table/manifest';
+import { RecordStore } from '../table/record-store';
 import { CHUNK_NOT_LOADED, type TableLookup, TableSet } from '../table/set';
 import { errorMessage, TIMED_OUT, withDeadline } from '../util/deadline';
 import type { KvReader } from '../util/kv-reader';
@@ -38,8 +38,8 @@ import type { KvReader } from '../util/kv-reader';
 /** One generation: its manifest with the chunks loaded so far, and the loads in flight. */
 interface Generation {
   set: TableSet;
-  /** One object per distinct record across this generation's chunks. */
-  records: RecordPool;
+  /** The distinct records of this generation's chunks, each held once. */
+  records: RecordStore;
   loading: Map<string, Promise<TableChunk | Error>>;
   failedAt: Map<string, number>;
 }
@@ -201,7 +201,12 @@ export class TableStore {
     else {
       const created = TableSet.create(manifest);
       if (!created.ok) return this.fail(`manifest refused: ${created.error}`);
-      next = { set: created.set, records: new Map(), loading: new Map(), failedAt: new Map() };
+      next = {
+        set: created.set,
+        records: new RecordStore(),
+        loading: new Map(),
+        failedAt: new Map(),
+      };
     }
     if (cur === null || cur === 'empty') {
       // Cold start: chunks load on demand.
@@ -254,7 +259,7 @@ export class TableStore {
   private async readChunk(
     entry: ManifestChunk,
     kv: KvReader,
-    records: RecordPool,
+    records: RecordStore,
   ): Promise<TableChunk | Error> {
     let buf: ArrayBuffer | null;
     try {

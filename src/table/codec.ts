@@ -39,6 +39,7 @@ import { type ReputationRecord, recordSchema } from '../reputation/record';
 import { type BuiltTable, FamilyIntervals, type Interval } from './build';
 import { formatKey, keyHi, keyLo, maxKey, parseKey } from './keys';
 import { type AttributeIndex, TableChunk } from './lookup';
+import { RecordStore } from './record-store';
 
 /** Byte offsets of the header fields (all little-endian). */
 const H = {
@@ -385,32 +386,29 @@ const trailerSchema = z
   .strict();
 
 /**
- * Decoded records by their exact JSON text, shared by the chunks of one generation: realistic
- * tables repeat the same tens of thousands of records in every chunk's dictionary, and one
- * object per distinct record (checked against the schema once) keeps an isolate's table at a
- * fraction of the memory and cold-start time of a copy per chunk.
+ * Each raw record's id in `store` (one store per generation, shared by its chunks: realistic
+ * tables repeat the same tens of thousands of records in every chunk's dictionary). A text the
+ * store does not hold yet is checked against the record schema first, so each distinct record
+ * is checked once per generation; a problem names its path.
  */
-export type RecordPool = Map<string, ReputationRecord>;
-
-/** Each raw record, checked once per distinct JSON text; a problem names its path. */
-function poolRecords(raw: readonly unknown[], pool: RecordPool): ReputationRecord[] | string {
-  const out: ReputationRecord[] = new Array(raw.length);
+function storeRecords(raw: readonly unknown[], store: RecordStore): Uint32Array | string {
+  const ids = new Uint32Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
-    const key = JSON.stringify(raw[i]);
-    let record = pool.get(key);
-    if (!record) {
+    const text = JSON.stringify(raw[i]);
+    let id = store.find(text);
+    if (id < 0) {
       const checked = recordSchema.safeParse(raw[i]);
       if (!checked.success) {
         const issue = checked.error.issues[0];
         const where = ['records', i, ...(issue?.path ?? [])].map(String).join('.');
         return `trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`;
       }
-      record = checked.data;
-      pool.set(key, record);
+      id = store.add(text);
     }
-    out[i] = record;
+    ids[i] = id;
   }
-  return out;
+  store.seal();
+  return ids;
 }
 
 const familyName = (f: number) => `IPv${f}`;
@@ -436,10 +434,10 @@ export interface ExpectedChunk {
 export function decodeChunk(
   buf: ArrayBuffer | ArrayBufferView,
   expect: ExpectedChunk,
-  pool: RecordPool = new Map(),
+  store: RecordStore = new RecordStore(),
 ): DecodeResult {
   try {
-    return decode(buf, expect, pool);
+    return decode(buf, expect, store);
   } catch (e) {
     return fail(`chunk could not be decoded: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -448,7 +446,7 @@ export function decodeChunk(
 function decode(
   buf: ArrayBuffer | ArrayBufferView,
   expect: ExpectedChunk,
-  pool: RecordPool,
+  store: RecordStore,
 ): DecodeResult {
   const bytes = asBytes(buf);
   if (!bytes) return fail('chunk is not an ArrayBuffer or a byte view');
@@ -475,8 +473,8 @@ function decode(
     return fail(`trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`);
   }
   const t = trailer.data;
-  const records = poolRecords(t.records, pool);
-  if (typeof records === 'string') return fail(records);
+  const recordIds = storeRecords(t.records, store);
+  if (typeof recordIds === 'string') return fail(recordIds);
   if (t.family !== h.family)
     return fail(`trailer says ${familyName(t.family)}, header says ${familyName(h.family)}`);
   const from = parseKey(h.family, t.from);
@@ -501,7 +499,8 @@ function decode(
       from,
       to,
       ...words,
-      records,
+      recordIds,
+      store,
     }),
   };
 }

@@ -42,4 +42,5 @@ export {
   sha256Hex,
   verifyChunkBytes,
 } from './manifest';
+export { RecordStore } from './record-store';
 export { CHUNK_NOT_LOADED, type TableLookup, TableSet, type TableSetResult } from './set';

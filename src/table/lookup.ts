@@ -31,6 +31,7 @@ import { TABLE_INDEX_BITS } from '../constants';
 import type { Family } from '../ip/network';
 import type { ReputationRecord } from '../reputation/record';
 import { keyHi, keyLo } from './keys';
+import type { RecordStore } from './record-store';
 
 export type AttributeIndex = Uint8Array | Uint16Array | Uint32Array;
 
@@ -46,9 +47,11 @@ export interface ChunkParts {
   startLo: Uint32Array;
   endHi: Uint32Array;
   endLo: Uint32Array;
-  /** Per interval, its record's position in `records`. */
+  /** Per interval, its record's position in `recordIds`. */
   attributes: AttributeIndex;
-  records: readonly ReputationRecord[];
+  /** The chunk's distinct records, in dictionary order, as ids in `store`. */
+  recordIds: Uint32Array;
+  store: RecordStore;
 }
 
 const WORD = 2 ** 32;
@@ -76,8 +79,8 @@ export class TableChunk {
   readonly toLo: number;
   /** Bytes per attribute index entry in the encoded chunk: 1, 2 or 4. */
   readonly attributeWidth: 1 | 2 | 4;
-  /** The distinct records of this chunk (frozen: lookups hand out shared objects). */
-  readonly records: readonly ReputationRecord[];
+  /** How many distinct records the chunk's intervals refer to. */
+  readonly recordCount: number;
   /** Bytes of the typed arrays the chunk holds on to (its records not counted). */
   readonly memoryBytes: number;
 
@@ -96,8 +99,9 @@ export class TableChunk {
    * cache line while the search runs; a constant 0 would let the compiler drop the read.
    */
   private readonly v4Zero: number = 0;
-  /** `records` behind a leading null: slot s answers `slotRecords[s]`. */
-  private readonly slotRecords: readonly (ReputationRecord | null)[];
+  /** Record ids in the generation's store, by dictionary position. */
+  private readonly recordIds: Uint32Array;
+  private readonly store: RecordStore;
 
   // IPv6: views into the chunk's bytes and the bucket index over them.
   private readonly startHi: Uint32Array;
@@ -120,11 +124,12 @@ export class TableChunk {
     this.toHi = parts.family === 4 ? Number(parts.to) : keyHi(parts.to);
     this.toLo = parts.family === 4 ? 0 : keyLo(parts.to);
     this.attributeWidth = parts.attributes.BYTES_PER_ELEMENT as 1 | 2 | 4;
-    this.records = parts.records.map(freezeRecord);
-    this.slotRecords = [null, ...this.records];
+    this.recordIds = parts.recordIds;
+    this.store = parts.store;
+    this.recordCount = parts.recordIds.length;
 
     if (parts.family === 4) {
-      const v4 = compactV4(parts.startHi, parts.endHi, parts.attributes, this.records.length);
+      const v4 = compactV4(parts.startHi, parts.endHi, parts.attributes, this.recordCount);
       this.v4First = v4.first;
       this.v4Last = v4.last;
       this.v4Bucket0 = v4.first >>> V4_BUCKET_SHIFT;
@@ -203,7 +208,17 @@ export class TableChunk {
           : ((blocks[slots + 2 * k] as number) |
               ((blocks[slots + 2 * k + 1] as number) << U16_BITS)) >>>
             0;
-    return this.slotRecords[slot] ?? null;
+    return slot === 0 ? null : this.record(slot - 1);
+  }
+
+  /** The record at dictionary position `i` (0 ≤ i < recordCount). */
+  record(i: number): ReputationRecord {
+    return this.store.get(this.recordIds[i] as number);
+  }
+
+  /** Every distinct record of the chunk, in dictionary order. */
+  records(): ReputationRecord[] {
+    return Array.from(this.recordIds, (id) => this.store.get(id));
   }
 
   /** The record for the IPv6 /64 `hi:lo`, or null when no interval holds it or it is not ours. */
@@ -232,7 +247,7 @@ export class TableChunk {
     if (a >= this.count) return null;
     const sh = this.startHi[a] as number;
     if (sh > h || (sh === h && (this.startLo[a] as number) > l)) return null;
-    return this.records[this.attributes[a] as number] ?? null;
+    return this.record(this.attributes[a] as number);
   }
 }
 
@@ -394,9 +409,4 @@ function buildBuckets(
   }
   buckets[bucketCount] = count;
   return buckets;
-}
-
-function freezeRecord(r: ReputationRecord): ReputationRecord {
-  Object.freeze(r.categories);
-  return Object.freeze(r);
 }

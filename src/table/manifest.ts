@@ -29,14 +29,9 @@ import {
 } from '../constants';
 import type { Family } from '../ip/network';
 import { sha256Hex } from '../util/digest';
-import {
-  type DecodeResult,
-  decodeChunk,
-  type EncodedChunk,
-  type ExpectedChunk,
-  type RecordPool,
-} from './codec';
+import { type DecodeResult, decodeChunk, type EncodedChunk, type ExpectedChunk } from './codec';
 import { formatKey, isValidGeneration, keyHi, keyLo, maxKey, parseKey } from './keys';
+import type { RecordStore } from './record-store';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const U32_MAX = 0xffff_ffff;
@@ -202,11 +197,11 @@ export async function verifyChunkBytes(
 export async function decodeEntryChunk(
   entry: ManifestChunk,
   bytes: ArrayBuffer | ArrayBufferView,
-  pool?: RecordPool,
+  store?: RecordStore,
 ): Promise<DecodeResult> {
   const mismatch = await verifyChunkBytes(entry, bytes);
   if (mismatch) return { ok: false, error: mismatch };
-  const decoded = decodeChunk(bytes, expectedChunk(entry), pool);
+  const decoded = decodeChunk(bytes, expectedChunk(entry), store);
   return decoded.ok
     ? decoded
     : { ok: false, error: `chunk ${entry.key} refused: ${decoded.error}` };

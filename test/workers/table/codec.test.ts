@@ -23,6 +23,7 @@ import {
 } from '../../../src/table/codec';
 import { V4_MAX_KEY, V6_MAX_KEY } from '../../../src/table/keys';
 import { buildManifest } from '../../../src/table/manifest';
+import { RecordStore } from '../../../src/table/record-store';
 import { entry, rec } from './support';
 
 const sample = buildTable([
@@ -259,29 +260,30 @@ describe('content-defined chunk boundaries', () => {
     );
   });
 
-  it('shares one record object per distinct record across chunks decoded with one pool', () => {
+  it('holds each distinct record once across the chunks decoded with one store', () => {
     const chunks = encodeTable(buildTable(base), { maxIntervals: MAX }).filter(
       (c) => c.family === 4,
     );
     expect(chunks.length).toBeGreaterThan(2);
-    const decodeAll = (pool?: Map<string, ReputationRecord>) =>
+    const decodeAll = (store?: RecordStore) =>
       chunks.map((c) => {
-        const d = decodeChunk(c.bytes, c, pool);
+        const d = decodeChunk(c.bytes, c, store);
         if (!d.ok) throw new Error(d.error);
         return d.chunk;
       });
     const firstKeyOf = (c: EncodedChunk) => Number(c.from === 0n ? base[0]?.network.start : c.from);
     const records = (decoded: ReturnType<typeof decodeAll>) =>
       decoded.map((d, k) => d.lookupV4(firstKeyOf(chunks[k] as EncodedChunk)));
-    const pool = new Map<string, ReputationRecord>();
-    const pooled = records(decodeAll(pool));
-    const apart = records(decodeAll());
-    expect(pooled).toEqual(apart);
-    // Equal records from different chunks are the same object with a pool, copies without.
-    const distinct = new Set(pooled.filter((r) => r !== null).map((r) => JSON.stringify(r)));
-    expect(new Set(pooled.filter((r) => r !== null)).size).toBe(distinct.size);
-    expect(new Set(apart.filter((r) => r !== null)).size).toBeGreaterThan(distinct.size);
-    expect(pool.size).toBeGreaterThan(0);
+    const store = new RecordStore();
+    const shared = decodeAll(store);
+    const apart = decodeAll();
+    expect(records(shared)).toEqual(records(apart));
+    // Every chunk repeats records of the others; the shared store holds each one once.
+    const perChunk = apart.reduce((n, c) => n + c.recordCount, 0);
+    const distinct = new Set(apart.flatMap((c) => c.records().map((r) => JSON.stringify(r))));
+    expect(perChunk).toBeGreaterThan(distinct.size);
+    expect(store.size).toBe(distinct.size);
+    for (const c of shared) expect(c.records()).toEqual(apart[shared.indexOf(c)]?.records());
   });
 
   it('changes at most 2 chunk keys of many when one interval is added in the middle', async () => {
