@@ -18,6 +18,9 @@
  *   memory             the ipgate isolate's heap (V8 inspector, after a GC) before and after
  *                      every chunk of the table is loaded; workerd RSS for reference.
  *   bare               the pass-through Worker, `/login`: the limit.
+ *   bare-ballast       the pass-through Worker holding as much memory as ipgate's loaded table
+ *                      (./http/workerd.ts BALLAST_WORKER; sizes from `memory`), and nothing else:
+ *                      what holding a table that size costs any isolate in this runtime.
  *   nonauth-warm       ipgate on `/` (no reputation needed), table loaded.
  *   auth-warm-hit      `/login` from a `safe` address in the table: looked up, forwarded.
  *   auth-warm-block    `/login` from a `critical` address: answered 403 by ipgate.
@@ -27,7 +30,7 @@
  *   bare-repeat        the bare Worker again, after the others: drift on a noisy machine.
  *   auth-cold          latency of the first `/login` in a fresh isolate, over --flips flips.
  *
- * The four warm lines are measured in --rounds rounds (bare, nonauth, hit, block, bare, …) so
+ * The warm lines are measured in --rounds rounds (bare, ballast, nonauth, hit, block, bare, …) so
  * drift hits them alike; each line gives medians over its rounds. Throughput lines: `rps`,
  * latency percentiles from the load generator, `ratioToBare` (rps over bare's), `addedP50Ms`
  * and `addedP99Ms` over bare, and `cpuMsPerRequest`: the CPU time (user + system, all threads)
@@ -78,6 +81,7 @@ import {
   UNKNOWN_V4_BASE,
 } from './http/table';
 import {
+  BALLAST_WORKER,
   BARE_WORKER,
   bundleWorker,
   compatibility,
@@ -96,6 +100,7 @@ const ALL_SCENARIOS = [
   'bare',
   'nonauth-warm',
   'memory',
+  'bare-ballast',
   'auth-warm-hit',
   'auth-warm-block',
   'auth-live-50ms',
@@ -159,6 +164,8 @@ for (const s of wanted)
   if (!(ALL_SCENARIOS as readonly string[]).includes(s))
     throw new Error(`unknown scenario "${s}"; known: ${ALL_SCENARIOS.join(', ')}`);
 if ([...wanted].some((s) => s !== 'bare-repeat')) wanted.add('bare');
+// The ballast is sized by the table's measured memory.
+if (wanted.has('bare-ballast')) wanted.add('memory');
 const selected = (s: Scenario) => wanted.has(s);
 const client: ClientName =
   args.client === 'wrk' || args.client === 'node' ? args.client : haveWrk() ? 'wrk' : 'node';
@@ -381,6 +388,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   }
 
   let bare: { rps: number; p50: number; p99: number; cpu: number } | null = null;
+  let ballast: { rps: number; p50: number; p99: number } | null = null;
 
   /** The line of a scenario measured in one or more rounds (medians; counts summed). */
   function report(
@@ -397,6 +405,8 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     const p99 = med((s) => s.result.latencyMs.p99);
     const cpu = med((s) => s.cpuMsPerRequest);
     if (scenario === 'bare') bare = { rps, p50, p99, cpu };
+    if (scenario === 'bare-ballast') ballast = { rps, p50, p99 };
+    const held = ballast as { rps: number; p50: number; p99: number } | null;
     const base = bare as { rps: number; p50: number; p99: number; cpu: number } | null;
     const line: Record<string, unknown> = {
       scenario,
@@ -436,6 +446,13 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
         base !== null &&
         rps / base.rps >= TARGET_RATIO_TO_BARE &&
         p99 - base.p99 <= TARGET_ADDED_P99_MS;
+      if (held && scenario !== 'bare-ballast') {
+        line.ratioToBallast = r3(rps / held.rps);
+        line.addedP50OverBallastMs = r3(p50 - held.p50);
+        line.addedP99OverBallastMs = r3(p99 - held.p99);
+        line.withinTargetsOverBallast =
+          rps / held.rps >= TARGET_RATIO_TO_BARE && p99 - held.p99 <= TARGET_ADDED_P99_MS;
+      }
     }
     emit(line);
   }
@@ -460,7 +477,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     const old = gatePid;
     await mf.setOptions(gateOptions);
     gateUrl = String(await mf.ready);
-    gatePid = await newWorkerdPid([barePid, old]);
+    gatePid = await newWorkerdPid([barePid, ballastPid, old]);
   }
 
   /** Health's table status, or null when health does not say (e.g. behind a token). */
@@ -499,6 +516,9 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   const rssBefore = rssBytes(gatePid);
   progress(`ipgate: loading all ${table.chunks.length} chunks`);
   const loadedChunks = await warmTable();
+  let ballastTarget: Target | null = null;
+  let ballastPid = 0;
+  let ballastHeld: Record<string, unknown> = {};
   if (heapBefore) {
     const heapAfter = await heapOf();
     const rssAfter = rssBytes(gatePid);
@@ -525,6 +545,45 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       method:
         'V8 inspector on the ipgate isolate: HeapProfiler.collectGarbage, then Runtime.getHeapUsage usedSize + backingStorageSize (typed arrays live outside the V8 heap); before = after warm-up on / with no chunk loaded, after = every chunk loaded; workerd RSS for reference',
     });
+    if (selected('bare-ballast')) {
+      const arrayBytes = Math.max(0, heapAfter.backingStorageSize - heapBefore.backingStorageSize);
+      const textChars = Math.max(0, heapAfter.usedSize - heapBefore.usedSize);
+      const ballastMf = new Miniflare({
+        host: '127.0.0.1',
+        port: 0,
+        cf: false,
+        inspectorPort: 0,
+        handleRuntimeStdio: stdio,
+        workers: [
+          {
+            name: 'ballast',
+            modules: true,
+            script: BALLAST_WORKER,
+            ...compat,
+            bindings: {
+              ORIGIN_URL: origin.url,
+              BALLAST_ARRAY_BYTES: String(arrayBytes),
+              BALLAST_TEXT_CHARS: String(textChars),
+            },
+          },
+        ],
+      });
+      cleanups.push(() => ballastMf.dispose());
+      const url = String(await ballastMf.ready);
+      ballastPid = await newWorkerdPid([barePid, gatePid]);
+      ballastTarget = { url, pid: ballastPid };
+      await expectStatus(url, '/login', CLEAN_IP, 200);
+      const held = await isolateHeap(ballastMf, 'ballast', () => probe(url, '/', CLEAN_IP));
+      progress(
+        `bare-ballast: holds ${r2(held.usedSize / MiB)} MiB of V8 heap and ${r2(held.backingStorageSize / MiB)} MiB of typed arrays`,
+      );
+      ballastHeld = {
+        heldHeapMB: r2(held.usedSize / MiB),
+        heldArrayBuffersMB: r2(held.backingStorageSize / MiB),
+        sizedAfterTableHeapMB: r2(textChars / MiB),
+        sizedAfterTableArrayBuffersMB: r2(arrayBytes / MiB),
+      };
+    }
   }
 
   // ── Warm paths, in rounds that alternate with bare so drift hits all alike ──
@@ -545,6 +604,19 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       ip: CLEAN_IP,
       status: 200,
     },
+    ...(ballastTarget
+      ? [
+          {
+            scenario: 'bare-ballast' as const,
+            target: () => ballastTarget as Target,
+            load: () => spec(`${(ballastTarget as Target).url}login`, { ip: CLEAN_IP }),
+            path: '/login',
+            ip: CLEAN_IP,
+            status: 200,
+            extra: ballastHeld,
+          },
+        ]
+      : []),
     {
       scenario: 'nonauth-warm',
       target: gate,
@@ -590,7 +662,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       samples.get(w.scenario) ?? [],
       w.load(),
       { path: w.path, ip: w.ip, expectedStatus: w.status, ...w.extra },
-      w.scenario !== 'bare',
+      w.scenario !== 'bare' && w.scenario !== 'bare-ballast',
     );
 
   // ── Live lookups ──

@@ -114,6 +114,39 @@ export const BARE_WORKER = `export default {
 };
 `;
 
+/**
+ * The bare Worker holding as much memory as ipgate's loaded table, and doing nothing with it:
+ * typed arrays of BALLAST_ARRAY_BYTES (filled, so every page is touched) and strings of
+ * BALLAST_TEXT_CHARS (the record texts' share of the V8 heap), made on the first request and
+ * kept for the isolate's life. It separates what ipgate's code costs from what any isolate
+ * holding a table that size costs in this runtime (its garbage collector and memory).
+ */
+export const BALLAST_WORKER = `const held = [];
+function fill(env) {
+  let bytes = Number(env.BALLAST_ARRAY_BYTES);
+  for (let i = 1; bytes > 0; i++) {
+    const n = Math.min(bytes, 16 << 20);
+    held.push(new Uint32Array(n >>> 2).fill(i));
+    bytes -= n;
+  }
+  let chars = Number(env.BALLAST_TEXT_CHARS);
+  const unit = '{"score":"safe","categories":["hosting"],"country":"US","asn":64496,"org":"Ballast"}';
+  for (let i = 0; chars > 0; i++) {
+    const n = Math.min(chars, 1 << 20);
+    held.push((String(i) + unit.repeat(Math.ceil(n / unit.length))).slice(0, n));
+    chars -= n;
+  }
+}
+export default {
+  fetch(request, env) {
+    if (held.length === 0) fill(env);
+    const url = request.url;
+    const path = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+    return fetch(new Request(env.ORIGIN_URL + path, request), { redirect: 'manual' });
+  },
+};
+`;
+
 /** Drains workerd's output (the Worker's console), or copies it to stderr with --verbose. */
 export function runtimeStdio(verbose: boolean) {
   return (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
