@@ -91,6 +91,7 @@ import {
   loadMiniflare,
   type MiniflareLike,
   newWorkerdPid,
+  plainWorkerOptions,
   rssBytes,
   runtimeStdio,
   versions,
@@ -269,22 +270,9 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   const liveBase = scopeUrl(fake.url, 'bench');
 
   // ── Workers ──
-  const bareMf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    cf: false,
-    inspectorPort: 0,
-    handleRuntimeStdio: stdio,
-    workers: [
-      {
-        name: 'bare',
-        modules: true,
-        script: BARE_WORKER,
-        ...compat,
-        bindings: { ORIGIN_URL: origin.url },
-      },
-    ],
-  });
+  const bareMf = new Miniflare(
+    plainWorkerOptions('bare', BARE_WORKER, { ORIGIN_URL: origin.url }, stdio),
+  );
   cleanups.push(() => bareMf.dispose());
   const bareUrl = String(await bareMf.ready);
   const barePid = await newWorkerdPid([]);
@@ -548,26 +536,18 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     if (selected('bare-ballast')) {
       const arrayBytes = Math.max(0, heapAfter.backingStorageSize - heapBefore.backingStorageSize);
       const textChars = Math.max(0, heapAfter.usedSize - heapBefore.usedSize);
-      const ballastMf = new Miniflare({
-        host: '127.0.0.1',
-        port: 0,
-        cf: false,
-        inspectorPort: 0,
-        handleRuntimeStdio: stdio,
-        workers: [
+      const ballastMf = new Miniflare(
+        plainWorkerOptions(
+          'ballast',
+          BALLAST_WORKER,
           {
-            name: 'ballast',
-            modules: true,
-            script: BALLAST_WORKER,
-            ...compat,
-            bindings: {
-              ORIGIN_URL: origin.url,
-              BALLAST_ARRAY_BYTES: String(arrayBytes),
-              BALLAST_TEXT_CHARS: String(textChars),
-            },
+            ORIGIN_URL: origin.url,
+            BALLAST_ARRAY_BYTES: String(arrayBytes),
+            BALLAST_TEXT_CHARS: String(textChars),
           },
-        ],
-      });
+          stdio,
+        ),
+      );
       cleanups.push(() => ballastMf.dispose());
       const url = String(await ballastMf.ready);
       ballastPid = await newWorkerdPid([barePid, gatePid]);

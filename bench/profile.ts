@@ -21,7 +21,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { POLICY_CURRENT_KEY } from '../src/constants';
 import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/defaults';
 import { haveWrk, runLoad } from './http/load';
@@ -41,6 +40,7 @@ import {
   ipgateWorker,
   loadMiniflare,
   newWorkerdPid,
+  openInspector,
   runtimeStdio,
 } from './http/workerd';
 
@@ -72,28 +72,6 @@ interface Profile {
   endTime: number;
   samples?: number[];
   timeDeltas?: number[];
-}
-
-/** A tiny client for workerd's inspector (one isolate's DevTools protocol endpoint). */
-async function inspector(url: URL, worker: string) {
-  const ws = new WebSocket(`ws://${url.host}/core:user:${worker}`);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let id = 0;
-  const pending = new Map<number, (v: unknown) => void>();
-  ws.on('message', (m) => {
-    const d = JSON.parse(String(m)) as { id?: number; result?: unknown };
-    if (d.id !== undefined) pending.get(d.id)?.(d.result);
-  });
-  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-    new Promise((resolve) => {
-      const n = ++id;
-      pending.set(n, resolve);
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  return { call, close: () => ws.close() };
 }
 
 /** Self time per function (ms), biggest first, from the profile's samples and time deltas. */
@@ -166,7 +144,7 @@ async function main(): Promise<void> {
     };
     process.stderr.write(`profile: warm-up, then ${args.duration} s of ${load.url}\n`);
     await runLoad(client, { ...load, durationS: 3 });
-    const insp = await inspector(await mf.getInspectorURL(), 'ipgate');
+    const insp = await openInspector(mf, 'ipgate', 120_000);
     await insp.call('Profiler.enable');
     await insp.call('Profiler.setSamplingInterval', { interval: Number(args['sampling-us']) });
     const started = insp.call('Profiler.start');

@@ -222,17 +222,19 @@ export interface HeapUsage {
   embedderHeapUsedSize: number;
 }
 
-/**
- * Heap usage of one Worker's isolate after a full GC. workerd runs inspector commands when the
- * isolate next has work, so `nudge` (a request to the Worker) lets the GC happen.
- */
-export async function isolateHeap(
+/** A DevTools-protocol client for one Worker's isolate, through workerd's inspector. */
+export interface Inspector {
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  close(): void;
+}
+
+export async function openInspector(
   mf: MiniflareLike,
   worker: string,
-  nudge: () => Promise<unknown>,
-): Promise<HeapUsage> {
-  const inspector = await mf.getInspectorURL();
-  const ws = new WebSocket(`ws://${inspector.host}/core:user:${worker}`);
+  timeoutMs = 10_000,
+): Promise<Inspector> {
+  const url = await mf.getInspectorURL();
+  const ws = new WebSocket(`ws://${url.host}/core:user:${worker}`);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -243,23 +245,61 @@ export async function isolateHeap(
     const d = JSON.parse(String(m)) as { id?: number; result?: unknown };
     if (d.id !== undefined) pending.get(d.id)?.(d.result);
   });
-  const call = (method: string): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const n = ++id;
-      const timer = setTimeout(() => reject(new Error(`inspector: ${method} timed out`)), 10_000);
-      pending.set(n, (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      });
-      ws.send(JSON.stringify({ id: n, method }));
-    });
+  return {
+    call: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const n = ++id;
+        const timer = setTimeout(
+          () => reject(new Error(`inspector: ${method} timed out`)),
+          timeoutMs,
+        );
+        pending.set(n, (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        });
+        ws.send(JSON.stringify({ id: n, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/**
+ * Heap usage of one Worker's isolate after a full GC. workerd runs inspector commands when the
+ * isolate next has work, so `nudge` (a request to the Worker) lets the GC happen.
+ */
+export async function isolateHeap(
+  mf: MiniflareLike,
+  worker: string,
+  nudge: () => Promise<unknown>,
+): Promise<HeapUsage> {
+  const inspector = await openInspector(mf, worker);
   try {
-    const gc = call('HeapProfiler.collectGarbage');
+    const gc = inspector.call('HeapProfiler.collectGarbage');
     await new Promise((r) => setTimeout(r, 50));
     await nudge();
     await gc;
-    return (await call('Runtime.getHeapUsage')) as HeapUsage;
+    return (await inspector.call('Runtime.getHeapUsage')) as HeapUsage;
   } finally {
-    ws.close();
+    inspector.close();
   }
+}
+
+/**
+ * Miniflare options for one plain module Worker (the baselines), in a workerd process of its
+ * own with an inspector, under wrangler.toml's compatibility settings.
+ */
+export function plainWorkerOptions(
+  name: string,
+  script: string,
+  bindings: Record<string, string>,
+  handleRuntimeStdio: ReturnType<typeof runtimeStdio>,
+): Record<string, unknown> {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    cf: false,
+    inspectorPort: 0,
+    handleRuntimeStdio,
+    workers: [{ name, modules: true, script, ...compatibility(), bindings }],
+  };
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 
-it('prints well-formed JSON lines for bare, a warm path and memory', () => {
+it('prints well-formed JSON lines for bare, the ballast baseline, a warm path and memory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ipgate-bench-smoke-'));
   const out = join(dir, 'http.jsonl');
   try {
@@ -24,7 +24,7 @@ it('prints well-formed JSON lines for bare, a warm path and memory', () => {
         '--warmup',
         '0',
         '--scenarios',
-        'auth-warm-hit,memory',
+        'auth-warm-hit,memory,bare-ballast',
         '--table-intervals',
         '10000',
         '--out',
@@ -39,12 +39,18 @@ it('prints well-formed JSON lines for bare, a warm path and memory', () => {
     expect(r.status, r.stderr || r.stdout).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(parsed.map((p) => p.scenario)).toEqual(['setup', 'memory', 'bare', 'auth-warm-hit']);
+    expect(parsed.map((p) => p.scenario)).toEqual([
+      'setup',
+      'memory',
+      'bare',
+      'bare-ballast',
+      'auth-warm-hit',
+    ]);
     for (const p of parsed) {
       expect(p.bench).toBe('http');
       expect(p.run).toBe(parsed[0]?.run);
     }
-    for (const p of parsed.filter((x) => x.scenario === 'bare' || x.scenario === 'auth-warm-hit')) {
+    for (const p of parsed.filter((x) => x.scenario !== 'setup' && x.scenario !== 'memory')) {
       for (const key of ['rps', 'p50Ms', 'p99Ms', 'ratioToBare', 'cpuMsPerRequest', 'requests'])
         expect(Number.isFinite(p[key]), `${p.scenario}.${key}`).toBe(true);
       expect(p).toMatchObject({
@@ -60,7 +66,16 @@ it('prints well-formed JSON lines for bare, a warm path and memory', () => {
         },
       });
     }
-    expect(parsed[3]).toMatchObject({ targetRatioToBare: 0.9, withinTargets: expect.any(Boolean) });
+    expect(parsed[4]).toMatchObject({
+      targetRatioToBare: 0.9,
+      withinTargets: expect.any(Boolean),
+      ratioToBallast: expect.any(Number),
+      addedP99OverBallastMs: expect.any(Number),
+    });
+    // The ballast holds about what the table took (it is sized from the memory line).
+    const memory = parsed[1] as { tableMB: number };
+    const ballast = parsed[3] as { heldHeapMB: number; heldArrayBuffersMB: number };
+    expect(ballast.heldHeapMB + ballast.heldArrayBuffersMB).toBeGreaterThan(memory.tableMB * 0.8);
     expect(parsed[1]).toMatchObject({
       isolateMB: expect.any(Number),
       targetIsolateMB: 64,
