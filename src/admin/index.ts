@@ -250,6 +250,24 @@ export function dashboard(gate: Gate, options: AdminOptions = {}): Hono<{ Bindin
       };
     return { form };
   }
+  /**
+   * A policy edit POST (preview, save): the checked form, the policy state, and the version the
+   * edit was based on; refused when that is no longer the stored version (a concurrent edit).
+   */
+  async function postedPolicyEdit(
+    c: AdminContext,
+    p: Principal,
+  ): Promise<
+    | { form: URLSearchParams; state: Awaited<ReturnType<typeof policyState>>; base: string }
+    | { refused: Response }
+  > {
+    const posted = await postedForm(c, p);
+    if ('refused' in posted) return posted;
+    const state = await policyState(gate, c.env, c.executionCtx);
+    const base = posted.form.get('base') ?? '';
+    if (base !== state.version) return { refused: conflict(p, base, state.version) };
+    return { form: posted.form, state, base };
+  }
 
   // ── Public: assets, sign-in ───────────────────────────────────────────────────────────────
 
@@ -393,12 +411,9 @@ export function dashboard(gate: Gate, options: AdminOptions = {}): Hono<{ Bindin
   app.post(
     '/policy/preview',
     guarded(false, async (c, p) => {
-      const posted = await postedForm(c, p);
+      const posted = await postedPolicyEdit(c, p);
       if ('refused' in posted) return posted.refused;
-      const { form } = posted;
-      const state = await policyState(gate, c.env, c.executionCtx);
-      const base = form.get('base') ?? '';
-      if (base !== state.version) return conflict(p, base, state.version);
+      const { form, state, base } = posted;
       let text = form.get('json');
       if (text === null) {
         if (!state.parsed.ok || !isObject(state.document))
@@ -420,12 +435,9 @@ export function dashboard(gate: Gate, options: AdminOptions = {}): Hono<{ Bindin
   app.post(
     '/policy/save',
     guarded(false, async (c, p) => {
-      const posted = await postedForm(c, p);
+      const posted = await postedPolicyEdit(c, p);
       if ('refused' in posted) return posted.refused;
-      const { form } = posted;
-      const state = await policyState(gate, c.env, c.executionCtx);
-      const base = form.get('base') ?? '';
-      if (base !== state.version) return conflict(p, base, state.version);
+      const { form, state, base } = posted;
       const text = form.get('json') ?? '';
       const saved = await savePolicy(workerPolicyKv(c.env.POLICY), text, new Date(now()));
       if (!saved.ok) return preview(p, state, base, text, saved.issues);

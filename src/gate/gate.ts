@@ -24,7 +24,7 @@ import { blockResponse } from '../proxy/block';
 import { forward, type OriginTarget, parseOriginUrl } from '../proxy/forward';
 import { LiveReputation } from '../reputation/live';
 import { TableStore } from '../reputation/table-store';
-import type { DecisionEvent, DecisionSink } from '../sink/event';
+import { type DecisionEvent, type DecisionSink, nullSink } from '../sink/event';
 import { sinkForBindings } from '../sink/select';
 import { errorMessage } from '../util/deadline';
 import { challengePage, challengeReady, hasClearance } from './challenge';
@@ -54,10 +54,6 @@ export interface Gate {
   origin(env: Env): OriginTarget;
 }
 
-function defaultSink(env: Env): DecisionSink {
-  return sinkForBindings(env);
-}
-
 /** A short random reference id, shown to blocked clients and stored with the event. */
 export function newReference(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
@@ -78,7 +74,7 @@ export function createGate(options: GateOptions = {}): Gate {
   const tables = options.tables ?? new TableStore();
   const live = options.live ?? new LiveReputation();
   const now = options.now ?? Date.now;
-  const sinkFor = options.sink ?? defaultSink;
+  const sinkFor = options.sink ?? sinkForBindings;
   let originCache: { value: string | undefined; target: OriginTarget } | null = null;
 
   function origin(env: Env): OriginTarget {
@@ -91,6 +87,7 @@ export function createGate(options: GateOptions = {}): Gate {
     request: Request,
     env: Env,
     ctx: WaitUntil,
+    url: URL,
     path: string,
   ): Promise<Outcome> {
     const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
@@ -98,7 +95,7 @@ export function createGate(options: GateOptions = {}): Gate {
     let routeClass = policy.site;
     let client: ClientFacts = { ip: null };
     try {
-      routeClass = policy.classify(path, requestMethods(request));
+      routeClass = policy.classify(path, requestMethods(request, url));
       client = clientFacts(request);
       tables.refreshIfDue(env.REPUTATION, waitUntil);
       const reputation = await lookup(policy, routeClass, client, env, waitUntil);
@@ -147,7 +144,9 @@ export function createGate(options: GateOptions = {}): Gate {
   /** Writes the event `build` makes; a failure to build or write it never reaches the client. */
   function record(env: Env, ctx: WaitUntil, build: () => DecisionEvent): void {
     try {
-      const result = sinkFor(env).write(build());
+      const sink = sinkFor(env);
+      if (sink === nullSink) return; // nothing bound: no event to build
+      const result = sink.write(build());
       if (result) ctx.waitUntil(result.catch(() => {}));
     } catch (e) {
       console.warn(`ipgate: decision event not recorded: ${errorMessage(e)}`);
@@ -167,7 +166,7 @@ export function createGate(options: GateOptions = {}): Gate {
     if (!target.ok) return misconfigured(ref);
     let outcome: Outcome;
     try {
-      outcome = await evaluate(request, env, ctx, path);
+      outcome = await evaluate(request, env, ctx, url, path);
     } catch (e) {
       // Only the policy load can land here (it is built never to throw); defaults decide.
       const policy = await builtInPolicy();

@@ -20,7 +20,8 @@ import { METHOD_OVERRIDE_HEADERS, METHOD_OVERRIDE_MAX, METHOD_OVERRIDE_PARAM } f
 
 const METHOD = /^[A-Z]{1,20}$/;
 
-export function requestMethods(request: Request): string[] {
+/** `url` is the request's parsed URL (the caller has it already). */
+export function requestMethods(request: Request, url: URL): string[] {
   const method = request.method.toUpperCase();
   const out = [method];
   if (method === 'HEAD') out.push('GET');
@@ -28,13 +29,8 @@ export function requestMethods(request: Request): string[] {
     const value = request.headers.get(name);
     if (value !== null) for (const m of value.split(',')) add(out, m);
   }
-  const url = request.url;
-  const query = url.indexOf('?');
-  if (query >= 0) {
-    const hash = url.indexOf('#', query);
-    const params = new URLSearchParams(url.slice(query + 1, hash < 0 ? undefined : hash));
-    for (const m of params.getAll(METHOD_OVERRIDE_PARAM)) add(out, m);
-  }
+  if (url.search !== '')
+    for (const m of url.searchParams.getAll(METHOD_OVERRIDE_PARAM)) add(out, m);
   return out;
 }
 
