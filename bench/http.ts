@@ -119,6 +119,16 @@ const TARGET_ISOLATE_MB = 64;
 const RAISED_LIVE_CONCURRENCY = LIVE_MAX_CONCURRENCY;
 const MiB = 1024 * 1024;
 
+/** A Worker under load: where to send requests, and its workerd process (CPU time, memory). */
+interface Target {
+  url: string;
+  pid: number;
+}
+/** One Miniflare and the workerd process it runs. */
+interface Instance extends Target {
+  mf: MiniflareLike;
+}
+
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
@@ -269,55 +279,64 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   cleanups.push(() => fake.close());
   const liveBase = scopeUrl(fake.url, 'bench');
 
-  // ── Workers ──
-  const bareMf = new Miniflare(
+  // ── Workers: one workerd process each ──
+  const knownPids: number[] = [];
+  /** Starts one Miniflare (one workerd process) and learns its pid. */
+  async function startWorkerd(options: Record<string, unknown>): Promise<Instance> {
+    const mf = new Miniflare(options);
+    cleanups.push(() => mf.dispose());
+    const url = String(await mf.ready);
+    const pid = await newWorkerdPid(knownPids);
+    knownPids.push(pid);
+    return { mf, url, pid };
+  }
+  const bareTarget: Target = await startWorkerd(
     plainWorkerOptions('bare', BARE_WORKER, { ORIGIN_URL: origin.url }, stdio),
   );
-  cleanups.push(() => bareMf.dispose());
-  const bareUrl = String(await bareMf.ready);
-  const barePid = await newWorkerdPid([]);
-  await expectStatus(bareUrl, '/', CLEAN_IP, 200);
+  await expectStatus(bareTarget.url, '/', CLEAN_IP, 200);
 
   let gen: GenerationPairs | null = null;
   let buildMs = 0;
   let bundleBytes = 0;
-  let gateMf: MiniflareLike | null = null;
-  let gateOptions: Record<string, unknown> = {};
-  let gateUrl = '';
-  let gatePid = 0;
+  let bundle = '';
   if (needsGate) {
-    const bundle = bundleWorker(join(dir, 'bundle'));
+    bundle = bundleWorker(join(dir, 'bundle'));
     bundleBytes = statSync(bundle).size;
     const t0 = performance.now();
     gen = await benchTable(tableIntervals, records);
     buildMs = performance.now() - t0;
-    gateOptions = {
-      host: '127.0.0.1',
-      port: 0,
-      cf: false,
-      inspectorPort: 0,
-      handleRuntimeStdio: stdio,
-      kvPersist: join(dir, 'kv'),
-      durableObjectsPersist: join(dir, 'do'),
-      workers: [
-        ipgateWorker(bundle, {
-          ORIGIN_URL: origin.url,
-          CRIMINALIP_API_KEY: FAKE_CRIMINALIP_KEY,
-          CRIMINALIP_API_URL: liveBase,
-        }),
-      ],
-    };
-    const mf = new Miniflare(gateOptions);
-    gateMf = mf;
-    cleanups.push(() => mf.dispose());
-    gateUrl = String(await mf.ready);
-    gatePid = await newWorkerdPid([barePid]);
-    await seedTable(await mf.getKVNamespace('REPUTATION'), gen);
-    await (await mf.getKVNamespace('POLICY')).put(
+  }
+  /**
+   * ipgate's Miniflare options for the instance `name`: its own KV and Durable Object storage,
+   * so instances share nothing but the bundle and the origin.
+   */
+  const gateOptions = (name: string): Record<string, unknown> => ({
+    host: '127.0.0.1',
+    port: 0,
+    cf: false,
+    inspectorPort: 0,
+    handleRuntimeStdio: stdio,
+    kvPersist: join(dir, name, 'kv'),
+    durableObjectsPersist: join(dir, name, 'do'),
+    workers: [
+      ipgateWorker(bundle, {
+        ORIGIN_URL: origin.url,
+        CRIMINALIP_API_KEY: FAKE_CRIMINALIP_KEY,
+        CRIMINALIP_API_URL: liveBase,
+      }),
+    ],
+  });
+  /** An ipgate instance with the table and the bench policy in its KV (nothing loaded yet). */
+  async function startGate(name: string, table: GenerationPairs): Promise<Instance> {
+    const instance = await startWorkerd(gateOptions(name));
+    await seedTable(await instance.mf.getKVNamespace('REPUTATION'), table);
+    await (await instance.mf.getKVNamespace('POLICY')).put(
       POLICY_CURRENT_KEY,
       JSON.stringify(livePolicy(1)),
     );
+    return instance;
   }
+  const main = gen ? await startGate('ipgate', gen) : null;
 
   const v = versions();
   emit({
@@ -345,10 +364,6 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   });
 
   // ── Measuring ──
-  interface Target {
-    url: string;
-    pid: number;
-  }
   interface Sample {
     result: LoadResult;
     cpuMsPerRequest: number;
@@ -445,9 +460,8 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     emit(line);
   }
 
-  const bareTarget: Target = { url: bareUrl, pid: barePid };
-  const bareLoad = spec(`${bareUrl}login`, { ip: CLEAN_IP });
-  if (!gateMf || !gen) {
+  const bareLoad = spec(`${bareTarget.url}login`, { ip: CLEAN_IP });
+  if (!main || !gen) {
     const samples: Sample[] = [];
     for (let r = 0; r < rounds; r++) samples.push(await sample(bareTarget, bareLoad));
     report('bare', samples, bareLoad, { path: '/login', ip: CLEAN_IP, expectedStatus: 200 });
@@ -457,21 +471,22 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       });
     return;
   }
-  const mf = gateMf;
   const table = gen;
-  const gate = (): Target => ({ url: gateUrl, pid: gatePid });
-
+  // The instance for memory, live lookups and cold starts; restarted in place.
+  const gate: Instance = main;
   async function restartGate(): Promise<void> {
-    const old = gatePid;
-    await mf.setOptions(gateOptions);
-    gateUrl = String(await mf.ready);
-    gatePid = await newWorkerdPid([barePid, ballastPid, old]);
+    await gate.mf.setOptions(gateOptions('ipgate'));
+    gate.url = String(await gate.mf.ready);
+    gate.pid = await newWorkerdPid(knownPids);
+    knownPids.push(gate.pid);
   }
 
   /** Health's table status, or null when health does not say (e.g. behind a token). */
-  async function tableStatus(): Promise<{ chunks: number; loadedChunks: number } | null> {
+  async function tableStatus(
+    url: string,
+  ): Promise<{ chunks: number; loadedChunks: number } | null> {
     try {
-      const res = await probe(gateUrl, '/__ipgate/health', CLEAN_IP);
+      const res = await probe(url, '/__ipgate/health', CLEAN_IP);
       const body = JSON.parse(res.body) as { table?: { chunks?: number; loadedChunks?: number } };
       const t = body.table;
       return typeof t?.chunks === 'number' && typeof t.loadedChunks === 'number'
@@ -483,33 +498,31 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
   }
 
   /** Loads every chunk: one `/login` from an address inside each, then waits for the loads. */
-  async function warmTable(): Promise<number | null> {
-    for (const ip of [...chunkProbeIps(table), CLEAN_IP, DIRTY_IP])
-      await probe(gateUrl, '/login', ip);
+  async function warmTable(url: string): Promise<number | null> {
+    for (const ip of [...chunkProbeIps(table), CLEAN_IP, DIRTY_IP]) await probe(url, '/login', ip);
     const until = Date.now() + 120_000;
-    let status = await tableStatus();
+    let status = await tableStatus(url);
     while (status && status.loadedChunks < status.chunks && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 250));
-      status = await tableStatus();
+      status = await tableStatus(url);
     }
     return status?.loadedChunks ?? null;
   }
 
   // ── Memory: the isolate warmed up (code compiled, policy loaded), then every chunk loaded ──
   progress('ipgate: warming the isolate on /');
-  await expectStatus(gateUrl, '/', CLEAN_IP, 200);
-  if (warmupS > 0) await runLoad(client, spec(gateUrl, { ip: CLEAN_IP, durationS: warmupS }));
-  const heapOf = () => isolateHeap(mf, 'ipgate', () => probe(gateUrl, '/', CLEAN_IP));
+  await expectStatus(gate.url, '/', CLEAN_IP, 200);
+  if (warmupS > 0) await runLoad(client, spec(gate.url, { ip: CLEAN_IP, durationS: warmupS }));
+  const heapOf = () => isolateHeap(gate.mf, 'ipgate', () => probe(gate.url, '/', CLEAN_IP));
   const heapBefore = selected('memory') ? await heapOf() : null;
-  const rssBefore = rssBytes(gatePid);
+  const rssBefore = rssBytes(gate.pid);
   progress(`ipgate: loading all ${table.chunks.length} chunks`);
-  const loadedChunks = await warmTable();
+  const loadedChunks = await warmTable(gate.url);
   let ballastTarget: Target | null = null;
-  let ballastPid = 0;
   let ballastHeld: Record<string, unknown> = {};
   if (heapBefore) {
     const heapAfter = await heapOf();
-    const rssAfter = rssBytes(gatePid);
+    const rssAfter = rssBytes(gate.pid);
     const total = (h: typeof heapBefore) => h.usedSize + h.backingStorageSize;
     const isolateMB = total(heapAfter) / MiB;
     emit({
@@ -527,7 +540,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       arrayBuffersAfterMB: r2(heapAfter.backingStorageSize / MiB),
       workerdRssBeforeMB: r2(rssBefore / MiB),
       workerdRssAfterMB: r2(rssAfter / MiB),
-      bareWorkerdRssMB: r2(rssBytes(barePid) / MiB),
+      bareWorkerdRssMB: r2(rssBytes(bareTarget.pid) / MiB),
       targetIsolateMB: TARGET_ISOLATE_MB,
       withinTarget: isolateMB <= TARGET_ISOLATE_MB,
       method:
@@ -536,7 +549,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     if (selected('bare-ballast')) {
       const arrayBytes = Math.max(0, heapAfter.backingStorageSize - heapBefore.backingStorageSize);
       const textChars = Math.max(0, heapAfter.usedSize - heapBefore.usedSize);
-      const ballastMf = new Miniflare(
+      const ballast = await startWorkerd(
         plainWorkerOptions(
           'ballast',
           BALLAST_WORKER,
@@ -548,12 +561,10 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
           stdio,
         ),
       );
-      cleanups.push(() => ballastMf.dispose());
-      const url = String(await ballastMf.ready);
-      ballastPid = await newWorkerdPid([barePid, gatePid]);
-      ballastTarget = { url, pid: ballastPid };
+      ballastTarget = ballast;
+      const url = ballast.url;
       await expectStatus(url, '/login', CLEAN_IP, 200);
-      const held = await isolateHeap(ballastMf, 'ballast', () => probe(url, '/', CLEAN_IP));
+      const held = await isolateHeap(ballast.mf, 'ballast', () => probe(url, '/', CLEAN_IP));
       progress(
         `bare-ballast: holds ${r2(held.usedSize / MiB)} MiB of V8 heap and ${r2(held.backingStorageSize / MiB)} MiB of typed arrays`,
       );
@@ -566,57 +577,37 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     }
   }
 
-  // ── Warm paths, in rounds that alternate with bare so drift hits all alike ──
-  const warm: Array<{
+  // ── Warm paths ──
+  // Each warm line has a workerd process of its own, and the rounds alternate between them
+  // (bare, ballast, nonauth, hit, block, bare, …) so drift hits all alike. A workerd process's
+  // tail latency grows with the requests it has served (README, Performance), so every
+  // compared process serves the same warm-up and measured runs and nothing more; ipgate's
+  // instances have only the table-loading requests besides.
+  interface Warm {
     scenario: Scenario;
-    target: () => Target;
-    load: () => LoadSpec;
+    target: Target;
     path: string;
     ip: string;
     status: number;
     extra?: Record<string, unknown>;
-  }> = [
-    {
-      scenario: 'bare',
-      target: () => bareTarget,
-      load: () => bareLoad,
+  }
+  const warm: Warm[] = [
+    { scenario: 'bare', target: bareTarget, path: '/login', ip: CLEAN_IP, status: 200 },
+  ];
+  if (ballastTarget)
+    warm.push({
+      scenario: 'bare-ballast',
+      target: ballastTarget,
       path: '/login',
       ip: CLEAN_IP,
       status: 200,
-    },
-    ...(ballastTarget
-      ? [
-          {
-            scenario: 'bare-ballast' as const,
-            target: () => ballastTarget as Target,
-            load: () => spec(`${(ballastTarget as Target).url}login`, { ip: CLEAN_IP }),
-            path: '/login',
-            ip: CLEAN_IP,
-            status: 200,
-            extra: ballastHeld,
-          },
-        ]
-      : []),
-    {
-      scenario: 'nonauth-warm',
-      target: gate,
-      load: () => spec(gateUrl, { ip: DIRTY_IP }),
-      path: '/',
-      ip: DIRTY_IP,
-      status: 200,
-    },
-    {
-      scenario: 'auth-warm-hit',
-      target: gate,
-      load: () => spec(`${gateUrl}login`, { ip: CLEAN_IP }),
-      path: '/login',
-      ip: CLEAN_IP,
-      status: 200,
-    },
+      extra: ballastHeld,
+    });
+  const gateLines: Array<Omit<Warm, 'target'>> = [
+    { scenario: 'nonauth-warm', path: '/', ip: DIRTY_IP, status: 200 },
+    { scenario: 'auth-warm-hit', path: '/login', ip: CLEAN_IP, status: 200 },
     {
       scenario: 'auth-warm-block',
-      target: gate,
-      load: () => spec(`${gateUrl}login`, { ip: DIRTY_IP }),
       path: '/login',
       ip: DIRTY_IP,
       status: 403,
@@ -625,14 +616,21 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       },
     },
   ];
+  for (const line of gateLines.filter((l) => selected(l.scenario))) {
+    progress(`${line.scenario}: starting an ipgate instance and loading its table`);
+    const instance = await startGate(line.scenario, table);
+    await warmTable(instance.url);
+    warm.push({ ...line, target: instance });
+  }
+  const loadOf = (w: Warm) => spec(`${w.target.url}${w.path.slice(1)}`, { ip: w.ip });
   const warmSelected = warm.filter((w) => selected(w.scenario));
   const samples = new Map<Scenario, Sample[]>();
   for (let r = 1; r <= rounds; r++) {
     for (const w of warmSelected) {
       progress(`${w.scenario}: round ${r} of ${rounds}`);
-      await expectStatus(w.target().url, w.path, w.ip, w.status);
+      await expectStatus(w.target.url, w.path, w.ip, w.status);
       const list = samples.get(w.scenario) ?? [];
-      list.push(await sample(w.target(), w.load()));
+      list.push(await sample(w.target, loadOf(w)));
       samples.set(w.scenario, list);
     }
   }
@@ -640,7 +638,7 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     report(
       w.scenario,
       samples.get(w.scenario) ?? [],
-      w.load(),
+      loadOf(w),
       { path: w.path, ip: w.ip, expectedStatus: w.status, ...w.extra },
       w.scenario !== 'bare' && w.scenario !== 'bare-ballast',
     );
@@ -675,14 +673,14 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
     await resetFake(liveBase);
     await setFakeMode(liveBase, mode);
     // One unknown address first: loads the chunk that covers them, and proves the path works.
-    await expectStatus(gateUrl, '/login', nextUnknownAddress(), 200);
+    await expectStatus(gate.url, '/login', nextUnknownAddress(), 200);
     await brokerIdle();
     await resetFake(liveBase);
     await setFakeMode(liveBase, mode);
     progress(`${scenario}: live lookups, concurrency ${concurrency}`);
-    const load = spec(`${gateUrl}login`, { distinctFrom: nextDistinctBlock() });
+    const load = spec(`${gate.url}login`, { distinctFrom: nextDistinctBlock() });
     // No warm-up: it would leave lookups queued in the broker for the measured run.
-    const s = await sample(gate(), load, false);
+    const s = await sample(gate, load, false);
     const stats = await fakeStats(liveBase);
     report(scenario, [s], load, {
       path: '/login',
@@ -702,13 +700,13 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
 
   if (selected('auth-live-50ms')) await live('auth-live-50ms', 1);
   if (selected('auth-live-50ms-c16')) {
-    await (await mf.getKVNamespace('POLICY')).put(
+    await (await gate.mf.getKVNamespace('POLICY')).put(
       POLICY_CURRENT_KEY,
       JSON.stringify(livePolicy(RAISED_LIVE_CONCURRENCY)),
     );
     progress('ipgate: restarting with live concurrency 16');
     await restartGate();
-    await warmTable();
+    await warmTable(gate.url);
     await live('auth-live-50ms-c16', RAISED_LIVE_CONCURRENCY);
   }
 
@@ -736,16 +734,16 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
         generation: `bench-${i}`,
         createdAt: new Date().toISOString(),
       };
-      await (await mf.getKVNamespace('REPUTATION')).put(
+      await (await gate.mf.getKVNamespace('REPUTATION')).put(
         TABLE_MANIFEST_KEY,
         JSON.stringify(manifest),
       );
       await restartGate();
-      first.push((await probe(gateUrl, '/', CLEAN_IP)).ms);
-      const c = await probe(gateUrl, '/login', DIRTY_IP);
+      first.push((await probe(gate.url, '/', CLEAN_IP)).ms);
+      const c = await probe(gate.url, '/login', DIRTY_IP);
       cold.push(c.ms);
       if (c.status === 403) blocked += 1;
-      after.push((await probe(gateUrl, '/login', DIRTY_IP)).ms);
+      after.push((await probe(gate.url, '/login', DIRTY_IP)).ms);
     }
     const dirty = DIRTY_IP.split('.').reduce((n, o) => n * 256 + Number(o), 0);
     const chunk = table.manifest.chunks.find(
