@@ -25,7 +25,7 @@ import {
   ADMIN_SIGNIN_FAILURE_DELAY_MS,
 } from '../constants';
 import type { Env } from '../env';
-import { clientFacts } from '../gate/client';
+import { clientIp } from '../gate/client';
 import { clientKey } from '../ip/parse';
 import type { AccessVerifier } from './access';
 import { adminConfig } from './config';
@@ -81,7 +81,7 @@ const BEARER_RE = /^Bearer[ \t]+([!-~]{1,1024})[ \t]*$/i;
 
 /** The client key sign-in failures are counted under. */
 function signInKey(request: Request): string {
-  const ip = clientFacts(request).ip;
+  const ip = clientIp(request.headers);
   return ip === null ? 'unknown' : clientKey(ip);
 }
 

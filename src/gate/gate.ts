@@ -95,7 +95,7 @@ export function createGate(options: GateOptions = {}): Gate {
     let routeClass = policy.site;
     let client: ClientFacts = { ip: null };
     try {
-      routeClass = policy.classify(path, requestMethods(request, url));
+      routeClass = policy.classify(path, () => requestMethods(request, url));
       client = clientFacts(request);
       tables.refreshIfDue(env.REPUTATION, waitUntil);
       const reputation = await lookup(policy, routeClass, client, env, waitUntil);
@@ -161,9 +161,14 @@ export function createGate(options: GateOptions = {}): Gate {
     path: string,
   ): Promise<Response> {
     const started = now();
-    const ref = newReference();
+    // Made when first needed: a forwarded request with no sink bound never needs one.
+    let made: string | undefined;
+    const ref = () => {
+      made ??= newReference();
+      return made;
+    };
     const target = origin(env);
-    if (!target.ok) return misconfigured(ref);
+    if (!target.ok) return misconfigured(ref());
     let outcome: Outcome;
     try {
       outcome = await evaluate(request, env, ctx, url, path);
@@ -173,21 +178,21 @@ export function createGate(options: GateOptions = {}): Gate {
       outcome = failed(policy, policy.site, { ip: null }, e);
     }
     record(env, ctx, () =>
-      toEvent(request, url, outcome, ref, now() - started, tables.generation()),
+      toEvent(request, url, outcome, ref(), now() - started, tables.generation()),
     );
     const enforced = enforcedAction(outcome.decision);
     if (enforced === 'challenge' && challengeReady(env, outcome.policy))
-      return challengePage(outcome.policy, request, url, ref);
+      return challengePage(outcome.policy, request, url, ref());
     if (enforced !== 'allow')
       return blockResponse(
         outcome.policy.document.blockResponse,
-        ref,
+        ref(),
         request.headers.get('Accept'),
       );
     try {
       return await forward(request, target.base);
     } catch {
-      return originUnreachable(ref);
+      return originUnreachable(ref());
     }
   }
 

@@ -56,7 +56,10 @@ export interface CompiledPolicy {
    * The first class whose paths match and whose methods (if any) include the method, or any
    * of the methods when given several (src/gate/methods.ts); else `site`.
    */
-  classify(canonicalPath: string, method: string | readonly string[]): CompiledClass;
+  classify(
+    canonicalPath: string,
+    method: string | readonly string[] | (() => readonly string[]),
+  ): CompiledClass;
 }
 
 function compileBehaviour(name: string, b: ClassBehaviour): CompiledClass {
@@ -116,11 +119,15 @@ export function compilePolicy(document: Policy, version: string): CompiledPolicy
     live: document.lookup.live,
     challenge: document.challenge,
     classify(path, method) {
-      const methods = typeof method === 'string' ? [method] : method;
+      // A function is called only when a method-scoped class matches the path.
+      let methods =
+        typeof method === 'string' ? [method] : typeof method === 'function' ? null : method;
       for (const c of routed) {
+        if (!c.paths.matches(path)) continue;
         const scoped = c.methods;
-        if ((scoped === null || methods.some((m) => scoped.has(m))) && c.paths.matches(path))
-          return c;
+        if (scoped === null) return c;
+        methods ??= (method as () => readonly string[])();
+        if (methods.some((m) => scoped.has(m))) return c;
       }
       return site;
     },

@@ -50,10 +50,15 @@ export function matchList(
     const hit = list.networks.lookup(client.ip);
     if (hit !== null) return `ip:${hit}`;
   }
-  const asn = client.asn ?? record?.asn;
-  if (asn !== undefined && list.asns.has(asn)) return `asn:${asn}`;
-  const country = client.country ?? record?.country;
-  if (country !== undefined && list.countries.has(country)) return `country:${country}`;
+  // ASN and country are read only when the list names some (client facts are read lazily).
+  if (list.asns.size > 0) {
+    const asn = client.asn ?? record?.asn;
+    if (asn !== undefined && list.asns.has(asn)) return `asn:${asn}`;
+  }
+  if (list.countries.size > 0) {
+    const country = client.country ?? record?.country;
+    if (country !== undefined && list.countries.has(country)) return `country:${country}`;
+  }
   return null;
 }
 
@@ -71,8 +76,7 @@ export function needsReputation(
   if (matchList(policy.allow, client, null) !== null) return false;
   if (matchList(policy.deny, client, null) !== null) return false;
   if (routeClass.needsReputation) return true;
-  const factsMissing = client.asn === undefined || client.country === undefined;
-  return policy.listsUseRecordFacts && factsMissing;
+  return policy.listsUseRecordFacts && (client.asn === undefined || client.country === undefined);
 }
 
 function verdict(

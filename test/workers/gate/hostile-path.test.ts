@@ -430,6 +430,24 @@ describe('method overrides against method-scoped classes', () => {
     expect(p.classify('/api/account', ['POST', 'GET', 'DELETE']).name).toBe('api-delete');
     expect(p.classify('/elsewhere', ['GET', 'DELETE']).name).toBe('site');
   });
+
+  it('classify asks for the methods only when a method-scoped class matches the path', () => {
+    const r = parsePolicy(SCOPED);
+    if (!r.ok) throw new Error('policy');
+    const p = compilePolicy(r.policy, 't');
+    let asked = 0;
+    const methods = (list: string[]) => () => {
+      asked += 1;
+      return list;
+    };
+    expect(p.classify('/elsewhere', methods(['DELETE'])).name).toBe('site');
+    expect(asked).toBe(0);
+    expect(p.classify('/login', methods(['POST', 'GET'])).name).toBe('login-page');
+    expect(p.classify('/api/account', methods(['DELETE'])).name).toBe('api-delete');
+    expect(asked).toBe(2);
+    expect(defaults.classify('/login', methods(['DELETE'])).name).toBe('auth');
+    expect(asked).toBe(2);
+  });
 });
 
 // ── Properties ─────────────────────────────────────────────────────────────────────────────

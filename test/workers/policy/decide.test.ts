@@ -1,5 +1,6 @@
 /** decide() as the pure function it is: plain data in, a decision out, every branch. */
 import { describe, expect, it } from 'vitest';
+import { clientFacts } from '../../../src/gate/client';
 import { parseIp } from '../../../src/ip/parse';
 import { compilePolicy } from '../../../src/policy/compile';
 import {
@@ -261,5 +262,45 @@ describe('decide', () => {
         client('198.51.100.2', { asn: 1, country: 'DE' }),
       ),
     ).toBe(false);
+  });
+
+  it('reads request.cf only when a decision needs the ASN or country', () => {
+    let reads = 0;
+    const request = (cf: unknown) =>
+      ({
+        headers: new Headers({ 'CF-Connecting-IP': '198.51.100.2' }),
+        get cf() {
+          reads += 1;
+          return cf;
+        },
+      }) as unknown as Request;
+    const site = defaults.classify('/', 'GET');
+    const facts = clientFacts(request({ asn: 64496, country: 'de' }));
+    expect(needsReputation(defaults, site, facts)).toBe(false);
+    expect(
+      decide({
+        client: facts,
+        routeClass: site,
+        reputation: { status: 'skipped' },
+        policy: defaults,
+      }),
+    ).toMatchObject({ action: 'allow' });
+    expect(reads).toBe(0);
+
+    const listed = policy({ ...DEFAULT_POLICY_DOCUMENT, deny: { countries: ['DE'] } });
+    const listedFacts = clientFacts(request({ asn: 64496, country: 'de' }));
+    expect(
+      decide({
+        client: listedFacts,
+        routeClass: listed.classify('/', 'GET'),
+        reputation: { status: 'skipped' },
+        policy: listed,
+      }),
+    ).toMatchObject({ action: 'block', rule: 'country:DE' });
+    expect([listedFacts.asn, listedFacts.country]).toEqual([64496, 'DE']);
+    expect(reads).toBe(1);
+
+    const bad = clientFacts(request({ asn: -1, country: 'Deutschland' }));
+    expect([bad.ip?.family, bad.asn, bad.country]).toEqual([4, undefined, undefined]);
   });
 });
