@@ -31,21 +31,28 @@ const pseudoEnd = pseudo.ok ? Number(pseudo.network.end) : -1;
  * carries both).
  */
 export function clientFacts(request: Request): ClientFacts {
-  const ip = clientIp(request.headers);
-  let cf: { asn?: number; country?: string } | undefined;
-  const fromCf = () => {
-    cf ??= cfFacts(request.cf);
-    return cf;
-  };
-  return {
-    ip,
-    get asn() {
-      return fromCf().asn;
-    },
-    get country() {
-      return fromCf().country;
-    },
-  };
+  return new RequestFacts(clientIp(request.headers), request);
+}
+
+/** ClientFacts with `asn` and `country` read from the request's `cf` on first use. */
+class RequestFacts implements ClientFacts {
+  readonly ip: IpAddress | null;
+  readonly #request: Request;
+  #cf: { asn?: number; country?: string } | undefined;
+  constructor(ip: IpAddress | null, request: Request) {
+    this.ip = ip;
+    this.#request = request;
+  }
+  get asn(): number | undefined {
+    return this.#fromCf().asn;
+  }
+  get country(): string | undefined {
+    return this.#fromCf().country;
+  }
+  #fromCf() {
+    this.#cf ??= cfFacts(this.#request.cf);
+    return this.#cf;
+  }
 }
 
 /** ASN and country from `request.cf`, when they are well-formed. */

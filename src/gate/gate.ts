@@ -103,7 +103,7 @@ export function createGate(options: GateOptions = {}): Gate {
       if (decision.action === 'challenge' && client.ip) {
         const cleared = await hasClearance(request, env, client.ip, now());
         if (cleared) {
-          client = { ...client, cleared };
+          client = { ip: client.ip, asn: client.asn, country: client.country, cleared };
           decision = decide({ client, routeClass, reputation, policy });
         }
       }
