@@ -4,11 +4,13 @@
  * object per line (also appended to bench/results/http.jsonl, every line tagged with its run).
  *
  * Set-up (all on this machine, each in its own process): a tiny Node origin that answers 200
- * at once; the local fake Criminal IP API (test/support/fake-criminalip.ts); two Miniflare
- * instances, so two workerd processes — the bare Worker (./http/workerd.ts BARE_WORKER: the same
- * forward as ipgate's, nothing else) and ipgate as `wrangler deploy --dry-run` bundles it, with
- * real local KV, the broker Durable Object, ORIGIN_URL and the fake's key and URL; and the load
- * generator (`wrk`, else ./http/node-client.ts) in a process of its own. ipgate's KV holds a
+ * at once; the local fake Criminal IP API (test/support/fake-criminalip.ts); one Miniflare
+ * instance, so one workerd process, per Worker — the bare Worker (./http/workerd.ts
+ * BARE_WORKER: the same forward as ipgate's, nothing else), the ballast Worker, one ipgate per
+ * warm line and one for the memory, live and cold lines, each ipgate as
+ * `wrangler deploy --dry-run` bundles it, with real local KV, the broker Durable Object,
+ * ORIGIN_URL and the fake's key and URL; and the load generator (`wrk`, else
+ * ./http/node-client.ts) in a process of its own. Each ipgate's KV holds a
  * seeded table of about --table-intervals intervals, records of the --records mix
  * (./http/table.ts: `feeds`, enriched records from 2,000 ASNs, or `small`, scores and
  * categories only), and a policy: the built-in defaults with a large live-lookup budget.
