@@ -210,32 +210,17 @@ export function parsePolicy(value: unknown): ParseResult {
   return { ok: false, issues };
 }
 
-/** UTF-8 length of `text` in bytes, without encoding it. */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i += 1;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
 /**
  * Parses policy text (JSON). Size, syntax and the structure only the text shows (duplicate
  * keys, `__proto__`, numbers out of range, hostile nesting: ./json-text.ts) are reported like
  * schema errors, with their paths; the schema runs only on text without such problems.
  */
 export function parsePolicyText(text: string): ParseResult {
-  // A UTF-8 encoding is never shorter than the UTF-16 one, so the length check is exact first.
-  if (text.length > POLICY_MAX_BYTES || utf8Length(text) > POLICY_MAX_BYTES)
+  // UTF-8 never has fewer bytes than UTF-16 has code units, so the cheap check goes first.
+  if (
+    text.length > POLICY_MAX_BYTES ||
+    new TextEncoder().encode(text).byteLength > POLICY_MAX_BYTES
+  )
     return {
       ok: false,
       issues: [{ path: '', message: `document is larger than ${POLICY_MAX_BYTES} bytes` }],
