@@ -348,11 +348,32 @@ describe('mutations of valid documents', () => {
           `${m.kind} at ${edited}: ${JSON.stringify(result.issues)}`,
         ).toBe(true);
         if (m.kind === 'unknown-key') {
+          // A problem inside the added value that only the text shows (a `__proto__` key, a
+          // duplicate) is reported at its own path, before the schema runs; otherwise the
+          // refusal names the unknown key.
+          const inside = result.issues.some(
+            (i) => i.path.startsWith(`${edited}.`) || i.path.startsWith(`${edited}[`),
+          );
           const key = path[path.length - 1] as string;
-          expect(result.issues.some((i) => i.message.includes(key))).toBe(true);
+          if (!inside) expect(result.issues.some((i) => i.message.includes(key))).toBe(true);
         }
       }),
-      { numRuns: 1000 },
+      {
+        numRuns: 1000,
+        // Found by a CI run: an unknown key whose value holds a `__proto__` key.
+        examples: [
+          [
+            {
+              doc: 'default',
+              pick: 0,
+              kind: 'unknown-key',
+              value: JSON.parse('{"__proto__":[]}') as Json,
+              extreme: 0,
+              key: ' ',
+            },
+          ],
+        ],
+      },
     );
   });
 
