@@ -57,6 +57,11 @@ export const TABLE_CHUNK_CACHE_TTL_S = 3_600;
  * flood from a few addresses parses their records once; everything else is text until looked up.
  */
 export const RECORD_STORE_CACHE_SLOTS = 1024;
+/**
+ * First size of a generation's record text buffer; it doubles as records are added (a
+ * realistic table's tens of thousands of distinct records take a few megabytes).
+ */
+export const RECORD_STORE_INITIAL_BYTES = 64 * 1024;
 
 // ── Policy ─────────────────────────────────────────────────────────────────────────────────
 

@@ -40,6 +40,7 @@ import { type BuiltTable, FamilyIntervals, type Interval } from './build';
 import { formatKey, keyHi, keyLo, maxKey, parseKey } from './keys';
 import { type AttributeIndex, TableChunk } from './lookup';
 import { RecordStore } from './record-store';
+import { splitTrailer, type TrailerSplit } from './trailer';
 
 /** Byte offsets of the header fields (all little-endian). */
 const H = {
@@ -386,30 +387,60 @@ const trailerSchema = z
   .strict();
 
 /**
- * Each raw record's id in `store` (one store per generation, shared by its chunks: realistic
- * tables repeat the same tens of thousands of records in every chunk's dictionary). A text the
- * store does not hold yet is checked against the record schema first, so each distinct record
- * is checked once per generation; a problem names its path.
+ * Each record's id in `store` (one store per generation, shared by its chunks: realistic
+ * tables repeat the same tens of thousands of records in every chunk's dictionary). A record
+ * whose text the store holds is matched by its bytes; a new one is parsed and checked against
+ * the record schema first, so each distinct record is checked once per generation; a problem
+ * names its path. Records the split did not find come parsed, in `parsed`.
  */
-function storeRecords(raw: readonly unknown[], store: RecordStore): Uint32Array | string {
-  const ids = new Uint32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const text = JSON.stringify(raw[i]);
-    let id = store.find(text);
+function storeRecords(
+  bytes: Uint8Array,
+  split: TrailerSplit,
+  parsed: readonly unknown[],
+  store: RecordStore,
+): Uint32Array | string {
+  const ids = new Uint32Array(split.count + parsed.length);
+  for (let i = 0; i < split.count; i++) {
+    const start = split.spans[2 * i] as number;
+    const end = split.spans[2 * i + 1] as number;
+    let id = store.findBytes(bytes, start, end);
     if (id < 0) {
-      const checked = recordSchema.safeParse(raw[i]);
-      if (!checked.success) {
-        const issue = checked.error.issues[0];
-        const where = ['records', i, ...(issue?.path ?? [])].map(String).join('.');
-        return `trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(utf8(bytes.subarray(start, end)));
+      } catch {
+        return `trailer is not valid UTF-8 JSON at records.${i}`;
       }
-      id = store.add(text);
+      const problem = recordProblem(raw, i);
+      if (problem) return problem;
+      id = store.addBytes(bytes, start, end);
     }
     ids[i] = id;
   }
-  store.seal();
+  for (let i = 0; i < parsed.length; i++) {
+    const text = JSON.stringify(parsed[i]);
+    let id = store.find(text);
+    if (id < 0) {
+      const problem = recordProblem(parsed[i], split.count + i);
+      if (problem) return problem;
+      id = store.add(text);
+    }
+    ids[split.count + i] = id;
+  }
   return ids;
 }
+
+function recordProblem(raw: unknown, i: number): string | null {
+  const checked = recordSchema.safeParse(raw);
+  if (checked.success) return null;
+  const issue = checked.error.issues[0];
+  const where = ['records', i, ...(issue?.path ?? [])].map(String).join('.');
+  return `trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`;
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** UTF-8 bytes as text; throws on malformed UTF-8. */
+const utf8 = (part: Uint8Array) => utf8Decoder.decode(part);
 
 const familyName = (f: number) => `IPv${f}`;
 
@@ -457,12 +488,12 @@ function decode(
     return fail(`chunk holds ${familyName(h.family)} keys, expected ${familyName(expect.family)}`);
 
   const trailerAt = TABLE_HEADER_BYTES + h.keyBytes + h.attributeBytes;
+  let split: TrailerSplit | string;
   let parsed: unknown;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
-      bytes.subarray(trailerAt, trailerAt + h.trailerBytes),
-    );
-    parsed = JSON.parse(text);
+    split = splitTrailer(bytes, trailerAt, trailerAt + h.trailerBytes, utf8);
+    if (typeof split === 'string') return fail(split);
+    parsed = JSON.parse(split.head);
   } catch {
     return fail('trailer is not valid UTF-8 JSON');
   }
@@ -473,7 +504,7 @@ function decode(
     return fail(`trailer is invalid at ${where}: ${issue?.message ?? 'unknown problem'}`);
   }
   const t = trailer.data;
-  const recordIds = storeRecords(t.records, store);
+  const recordIds = storeRecords(bytes, split, t.records, store);
   if (typeof recordIds === 'string') return fail(recordIds);
   if (t.family !== h.family)
     return fail(`trailer says ${familyName(t.family)}, header says ${familyName(h.family)}`);
@@ -486,8 +517,8 @@ function decode(
       `chunk covers ${t.from}..${t.to}, expected ${formatKey(h.family, expect.from)}..` +
         formatKey(h.family, expect.to),
     );
-  if (t.records.length !== h.recordCount)
-    return fail(`trailer has ${t.records.length} records, header says ${h.recordCount}`);
+  if (recordIds.length !== h.recordCount)
+    return fail(`trailer has ${recordIds.length} records, header says ${h.recordCount}`);
 
   const words = views(bytes, h);
   const problem = checkDecoded(h, words, from, to);

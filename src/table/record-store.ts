@@ -1,45 +1,42 @@
 /**
- * The distinct records of one table generation, held as JSON text instead of as objects.
+ * The distinct records of one table generation, held as UTF-8 JSON text in one growing byte
+ * buffer instead of as objects or strings.
  *
  * A realistic table has tens of thousands of distinct records (one per organisation, country,
- * score and category mix). As objects (each with its categories array and strings) they were
- * a few hundred thousand small V8 heap objects that every major garbage collection had to
- * mark, which stalled the isolate for tens of milliseconds at a time under load. Here they are
- * a few large strings — one per batch of records added together, usually one per decoded
- * chunk — with typed arrays saying where each record's text starts, and a hash index in a
- * typed array for de-duplication across the chunks of a generation. The collector sees a
- * handful of objects whatever the table's size.
+ * score and category mix). As objects they were a few hundred thousand small V8 heap objects
+ * that every major garbage collection had to mark. As strings they were few objects, but
+ * megabytes that the load allocated in V8's young generation and that survived its scavenges:
+ * V8 sizes the young generation by how much survives, so loading a table grew it to its
+ * maximum for the life of the isolate, and every later scavenge paused four times longer
+ * (about 12 ms instead of 3 under load, measured with `--trace-gc-nvp`). Here the texts go
+ * into a byte buffer whose storage is outside the V8 heap, with typed arrays saying where each
+ * record starts, and a hash index in a typed array for de-duplication across the chunks of a
+ * generation. Nothing the store keeps is a young object, whatever the table's size.
  *
- * A record is parsed from its text when a lookup finds it (a microsecond or two, once per
- * request at most); the last RECORD_STORE_CACHE_SLOTS parsed records are kept in a small
- * direct-mapped cache, so a hot address (a flood from one IP) is parsed once. Texts are
+ * A record is decoded and parsed from its bytes when a lookup finds it (a microsecond or two,
+ * once per request at most); the last RECORD_STORE_CACHE_SLOTS parsed records are kept in a
+ * small direct-mapped cache, so a hot address (a flood from one IP) is parsed once. Texts are
  * checked against the record schema before they are added (the decoder does this once per
  * distinct text), so what `get` parses is trusted. Each `get` of a record that is not cached
  * returns a new object; cached ones are frozen, since callers share them.
  */
-import { RECORD_STORE_CACHE_SLOTS } from '../constants';
+import { RECORD_STORE_CACHE_SLOTS, RECORD_STORE_INITIAL_BYTES } from '../constants';
 import type { ReputationRecord } from '../reputation/record';
 
 const INITIAL_CAPACITY = 256;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
+/** UTF-8 bytes per UTF-16 code unit, at most. */
+const MAX_UTF8_PER_UNIT = 3;
 
-/** FNV-1a over the UTF-16 code units of `text`. */
-function hashText(text: string): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-  return h >>> 0;
-}
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class RecordStore {
-  /** Sealed batches: each the concatenated texts of the records added together. */
-  private readonly parts: string[] = [];
-  /** Texts added since the last seal (not yet joined into a part). */
-  private open: string[] = [];
-  private openFirst = 0;
-  private openLength = 0;
+  /** The texts, back to back; bytes from `used` on are free (and scratch for probes). */
+  private bytes = new Uint8Array(RECORD_STORE_INITIAL_BYTES);
+  private used = 0;
   private count = 0;
-  private partOf = new Uint32Array(INITIAL_CAPACITY);
   private start = new Uint32Array(INITIAL_CAPACITY);
   private length = new Uint32Array(INITIAL_CAPACITY);
   private hashes = new Uint32Array(INITIAL_CAPACITY);
@@ -53,43 +50,47 @@ export class RecordStore {
     return this.count;
   }
 
-  /** Characters of record text held (about the bytes of V8 heap the texts take). */
-  get textLength(): number {
-    let n = this.openLength;
-    for (const p of this.parts) n += p.length;
-    return n;
+  /** Bytes of record text held (UTF-8). */
+  get textBytes(): number {
+    return this.used;
   }
 
   /** The id of a record with exactly this JSON text, or -1. */
   find(text: string): number {
-    return this.findHashed(text, hashText(text));
+    const n = this.stage(text);
+    return this.findStaged(n, this.hashStaged(n));
+  }
+
+  /** The id of a record whose UTF-8 text is exactly `src[start..end)`, or -1. */
+  findBytes(src: Uint8Array, start: number, end: number): number {
+    const n = this.stageBytes(src, start, end);
+    return this.findStaged(n, this.hashStaged(n));
   }
 
   /** Adds a record's JSON text (already checked against the record schema); returns its id. */
   add(text: string): number {
-    const hash = hashText(text);
-    const found = this.findHashed(text, hash);
+    return this.commit(this.stage(text));
+  }
+
+  /** Adds a record's UTF-8 JSON text `src[start..end)` (already checked); returns its id. */
+  addBytes(src: Uint8Array, start: number, end: number): number {
+    return this.commit(this.stageBytes(src, start, end));
+  }
+
+  /** Keeps the `n` staged bytes as a record, unless an equal one is held; returns its id. */
+  private commit(n: number): number {
+    const hash = this.hashStaged(n);
+    const found = this.findStaged(n, hash);
     if (found >= 0) return found;
-    if (this.count === this.partOf.length) this.grow();
+    if (this.count === this.start.length) this.grow();
     const id = this.count++;
-    this.partOf[id] = this.parts.length;
-    this.start[id] = this.openLength;
-    this.length[id] = text.length;
+    this.start[id] = this.used;
+    this.length[id] = n;
     this.hashes[id] = hash;
-    this.open.push(text);
-    this.openLength += text.length;
+    this.used += n;
     this.insert(id, hash);
     if (this.count * 2 > this.index.length) this.rehash();
     return id;
-  }
-
-  /** Joins the texts added since the last seal into one string (call after each batch). */
-  seal(): void {
-    if (this.open.length === 0) return;
-    this.parts.push(this.open.join(''));
-    this.open = [];
-    this.openFirst = this.count;
-    this.openLength = 0;
   }
 
   /** The record with this id (parsed from its text, or from the cache). */
@@ -106,28 +107,58 @@ export class RecordStore {
 
   /** The JSON text of the record with this id. */
   text(id: number): string {
-    if (id >= this.openFirst) return this.open[id - this.openFirst] as string;
     const s = this.start[id] as number;
-    return (this.parts[this.partOf[id] as number] as string).slice(
-      s,
-      s + (this.length[id] as number),
-    );
+    return decoder.decode(this.bytes.subarray(s, s + (this.length[id] as number)));
   }
 
-  private equals(id: number, text: string): boolean {
-    if (this.length[id] !== text.length) return false;
-    if (id >= this.openFirst) return this.open[id - this.openFirst] === text;
-    return (this.parts[this.partOf[id] as number] as string).startsWith(text, this.start[id]);
+  /** Writes `text` as UTF-8 just past the held texts; returns its byte length. */
+  private stage(text: string): number {
+    this.reserve(text.length * MAX_UTF8_PER_UNIT);
+    return encoder.encodeInto(text, this.bytes.subarray(this.used)).written;
   }
 
-  private findHashed(text: string, hash: number): number {
+  /** Copies `src[start..end)` just past the held texts; returns its length. */
+  private stageBytes(src: Uint8Array, start: number, end: number): number {
+    this.reserve(end - start);
+    this.bytes.set(src.subarray(start, end), this.used);
+    return end - start;
+  }
+
+  /** Makes room for `n` more bytes past the held texts. */
+  private reserve(n: number): void {
+    const room = this.used + n;
+    if (room <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < room) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.used));
+    this.bytes = next;
+  }
+
+  /** FNV-1a over the `n` staged bytes. */
+  private hashStaged(n: number): number {
+    const b = this.bytes;
+    let h = FNV_OFFSET;
+    for (let i = this.used, end = this.used + n; i < end; i++)
+      h = Math.imul(h ^ (b[i] as number), FNV_PRIME);
+    return h >>> 0;
+  }
+
+  private findStaged(n: number, hash: number): number {
     const mask = this.index.length - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const entry = this.index[i] as number;
       if (entry === 0) return -1;
       const id = entry - 1;
-      if (this.hashes[id] === hash && this.equals(id, text)) return id;
+      if (this.hashes[id] === hash && this.length[id] === n && this.sameAsStaged(id, n)) return id;
     }
+  }
+
+  private sameAsStaged(id: number, n: number): boolean {
+    const b = this.bytes;
+    const s = this.start[id] as number;
+    for (let i = 0; i < n; i++) if (b[s + i] !== b[this.used + i]) return false;
+    return true;
   }
 
   private insert(id: number, hash: number): void {
@@ -148,7 +179,6 @@ export class RecordStore {
       b.set(a);
       return b;
     };
-    this.partOf = widen(this.partOf);
     this.start = widen(this.start);
     this.length = widen(this.length);
     this.hashes = widen(this.hashes);

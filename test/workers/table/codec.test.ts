@@ -538,6 +538,48 @@ describe('decodeChunk refuses damaged or foreign chunks', () => {
     );
   });
 
+  it('reads a trailer however it is spaced, or with its records key spelled with an escape', () => {
+    const t = trailerOf(v4Bytes);
+    const escaped = JSON.stringify(t).replace('"records"', '"rec\\u006frds"');
+    expect(escaped).toContain('rec\\u006frds');
+    for (const trailer of [JSON.stringify(t, null, 2), JSON.stringify(t, null, '\t'), escaped]) {
+      const decoded = decodeChunk(withTrailer(v4Bytes, trailer), expect4);
+      if (!decoded.ok) throw new Error(decoded.error);
+      for (const iv of sample.v4)
+        expect(decoded.chunk.lookupV4(Number(iv.start))).toEqual(iv.record);
+    }
+  });
+
+  it('refuses a bad record wherever it is in the trailer, with its path', () => {
+    const t = trailerOf(v4Bytes);
+    const text = JSON.stringify(t);
+    const records = t.records as ReputationRecord[];
+    const last = records.length - 1;
+    const withLast = (r: unknown) =>
+      JSON.stringify({ ...t, records: [...records.slice(0, -1), r] });
+    const cut = text.lastIndexOf('}]') + 1; // the records array's `]`
+    const bytes = (...parts: (string | number)[]) =>
+      new Uint8Array(
+        parts.flatMap((p) => (typeof p === 'number' ? [p] : [...new TextEncoder().encode(p)])),
+      );
+    const cases: Array<[string | Uint8Array, RegExp]> = [
+      [
+        withLast({ score: 'low', categories: [1] }),
+        new RegExp(`records\\.${last}\\.categories\\.0`),
+      ],
+      [withLast('low'), new RegExp(`trailer is invalid at records\\.${last}:`)],
+      [`${text.slice(0, cut)},]}`, new RegExp(`not valid UTF-8 JSON at records\\.${last + 1}$`)],
+      [`${text.slice(0, cut)} x]}`, new RegExp(`not valid UTF-8 JSON at records\\.${last}$`)],
+      [
+        bytes(text.slice(0, cut - 1), ',"source":"', 0xff, '"}', text.slice(cut)),
+        new RegExp(`not valid UTF-8 JSON at records\\.${last}$`),
+      ],
+      [`${text.slice(0, -1)},"records":[]}`, /more than one records array/],
+    ];
+    for (const [trailer, pattern] of cases)
+      refused(decodeChunk(withTrailer(v4Bytes, trailer), expect4), pattern);
+  });
+
   it('refuses things that are not bytes', () => {
     for (const junk of [null, undefined, 'IPGT', 42, {}, [1, 2, 3]])
       refused(decodeChunk(junk as unknown as ArrayBuffer, expect4), /not an ArrayBuffer/);
