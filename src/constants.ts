@@ -58,10 +58,12 @@ export const TABLE_CHUNK_CACHE_TTL_S = 3_600;
  */
 export const RECORD_STORE_CACHE_SLOTS = 1024;
 /**
- * First size of a generation's record text buffer; it doubles as records are added (a
- * realistic table's tens of thousands of distinct records take a few megabytes).
+ * First size of a generation's record text buffer (a realistic table's tens of thousands of
+ * distinct records take about 10 MB), and the factor it grows by when full: at most a quarter
+ * of it is unused, and the copies made while growing add up to a few times its final size.
  */
 export const RECORD_STORE_INITIAL_BYTES = 64 * 1024;
+export const RECORD_STORE_GROWTH = 1.25;
 
 // ── Policy ─────────────────────────────────────────────────────────────────────────────────
 

@@ -20,7 +20,11 @@
  * distinct text), so what `get` parses is trusted. Each `get` of a record that is not cached
  * returns a new object; cached ones are frozen, since callers share them.
  */
-import { RECORD_STORE_CACHE_SLOTS, RECORD_STORE_INITIAL_BYTES } from '../constants';
+import {
+  RECORD_STORE_CACHE_SLOTS,
+  RECORD_STORE_GROWTH,
+  RECORD_STORE_INITIAL_BYTES,
+} from '../constants';
 import type { ReputationRecord } from '../reputation/record';
 
 const INITIAL_CAPACITY = 256;
@@ -128,9 +132,7 @@ export class RecordStore {
   private reserve(n: number): void {
     const room = this.used + n;
     if (room <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < room) size *= 2;
-    const next = new Uint8Array(size);
+    const next = new Uint8Array(Math.max(room, Math.ceil(this.bytes.length * RECORD_STORE_GROWTH)));
     next.set(this.bytes.subarray(0, this.used));
     this.bytes = next;
   }
