@@ -33,7 +33,8 @@
  *   auth-cold          latency of the first `/login` in a fresh isolate, over --flips flips.
  *
  * The warm lines are measured in --rounds rounds (bare, ballast, nonauth, hit, block, bare, …) so
- * drift hits them alike; each line gives medians over its rounds. Throughput lines: `rps`,
+ * drift hits them alike; each line gives medians over its rounds (and each round's rps and p99
+ * in `roundsRps`, `roundsP99Ms`). Throughput lines: `rps`,
  * latency percentiles from the load generator, `ratioToBare` (rps over bare's), `addedP50Ms`
  * and `addedP99Ms` over bare, and `cpuMsPerRequest`: the CPU time (user + system, all threads)
  * of that Worker's workerd process during the measured window over the requests served, from
@@ -443,7 +444,10 @@ async function measureAll(dir: string, cleanups: Array<() => Promise<unknown>>):
       client,
       ...extra,
     };
-    if (samples.length > 1) line.roundsRps = samples.map((s) => Math.round(s.result.rps));
+    if (samples.length > 1) {
+      line.roundsRps = samples.map((s) => Math.round(s.result.rps));
+      line.roundsP99Ms = samples.map((s) => r3(s.result.latencyMs.p99));
+    }
     if (warmTarget) {
       line.targetRatioToBare = TARGET_RATIO_TO_BARE;
       line.targetAddedP99Ms = TARGET_ADDED_P99_MS;
