@@ -101,9 +101,8 @@ export function splitTrailer(
       }
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       if (depth === 2 && element >= 0) {
-        let blank = true;
-        for (let k = element; k < i && blank; k++) blank = isSpace(bytes[k] as number);
-        if (count > 0 || !blank) push(element, i);
+        push(element, i);
+        if (count === 1 && spans[0] === spans[1]) count = 0; // `[]`: no element, not an empty one
         close = i;
         element = -1;
       }
